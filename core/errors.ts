@@ -27,7 +27,9 @@ export function serializeError(error: unknown): SerializedError {
     return { name: error.name, code: error.code, message: error.message, hint: error.hint };
   }
   if (error instanceof Error) {
-    return { name: error.name, code: 'INTERNAL', message: error.message };
+    // Errors from the API contract and from Node carry a string code of their own.
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, code: typeof code === 'string' ? code : 'INTERNAL', message: error.message };
   }
   return { name: 'Error', code: 'INTERNAL', message: String(error) };
 }

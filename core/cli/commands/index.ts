@@ -1,4 +1,9 @@
 import type { CliCommand } from '../command';
+import { infoCommand } from './info';
+import { serveCommand } from './serve';
 
 /** Every CLI command, in the order `quantbench --help` lists them. */
-export const commands: CliCommand[] = [];
+export const commands: CliCommand[] = [
+  infoCommand,
+  serveCommand,
+];

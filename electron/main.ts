@@ -1,0 +1,60 @@
+import { app, BrowserWindow, Menu, session, shell } from 'electron';
+import path from 'node:path';
+import { createService } from '../core/service';
+import { bindIpc, forwardEvents } from './ipc';
+import { buildMenu } from './menu';
+import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol';
+
+// Bundled to dist/electron/main.cjs; the renderer build sits beside it in dist/renderer.
+const distDir = path.resolve(__dirname, '..');
+const rendererDir = path.join(distDir, 'renderer');
+
+registerAppScheme();
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1280,
+    height: 800,
+    title: 'Quantbench',
+    webPreferences: {
+      preload: path.join(__dirname, 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  win.loadURL(`${APP_ORIGIN}/index.html`);
+  return win;
+}
+
+app.on('web-contents-created', (_event, contents) => {
+  // The UI is one page; any navigation or new window is either a bug or an attack.
+  contents.on('will-navigate', (event, url) => {
+    if (!url.startsWith(`${APP_ORIGIN}/`)) event.preventDefault();
+  });
+  contents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+});
+
+app.whenReady().then(() => {
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  serveRenderer(rendererDir);
+  const service = createService({ dataDir: app.getPath('userData'), face: 'electron' });
+  bindIpc(service);
+  Menu.setApplicationMenu(buildMenu());
+  const win = createWindow();
+  forwardEvents(service, win.webContents);
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) forwardEvents(service, createWindow().webContents);
+  });
+});
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});
