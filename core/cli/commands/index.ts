@@ -1,5 +1,6 @@
 import type { CliCommand } from '../command';
 import { infoCommand } from './info';
+import { inspectCommand } from './inspect';
 import { runsCommand } from './runs';
 import { serveCommand } from './serve';
 
@@ -8,4 +9,5 @@ export const commands: CliCommand[] = [
   infoCommand,
   serveCommand,
   runsCommand,
+  inspectCommand,
 ];

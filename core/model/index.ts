@@ -1,0 +1,87 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import './layers/index';
+import { QuantbenchError } from '../errors';
+import { pickReader, type ModelFormat } from './formats/index';
+import type { JsonObject } from './keras-config';
+import { summarizeLayers, type LayerSummary, type Shape } from './summary';
+
+/** A model ready to run: the built tfjs model and what was learned about it while importing. */
+export interface ImportedModel {
+  format: ModelFormat;
+  kerasVersion?: string;
+  path: string;
+  model: tf.LayersModel;
+  layers: LayerSummary[];
+  /** Shape of the (first) input, batch dimension first as null. */
+  inputShape: Shape;
+  /** Shape of the (first) output. */
+  outputShape: Shape;
+  /** The normalised Keras config (Keras 2 style) the model was built from. */
+  config: JsonObject;
+}
+
+export class ModelFileError extends QuantbenchError {
+  constructor(file: string, problem: string, options: { cause?: unknown } = {}) {
+    super('MODEL_FILE_UNREADABLE', `${file}: ${problem}`, {
+      hint: 'Check the path and that the file is readable',
+      cause: options.cause,
+    });
+  }
+}
+
+/** Imports a Keras 3 .keras, Keras 2 .h5/.hdf5 or tfjs model.json (a directory holding model.json works too). */
+export async function loadModel(file: string): Promise<ImportedModel> {
+  let resolved = path.resolve(file);
+  const head = new Uint8Array(16);
+  let headLength: number;
+  try {
+    if (statSync(resolved).isDirectory()) resolved = path.join(resolved, 'model.json');
+    const fd = openSync(resolved, 'r');
+    try {
+      headLength = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ModelFileError(
+      resolved,
+      code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`,
+      { cause: error },
+    );
+  }
+  const reader = pickReader(resolved, head.subarray(0, headLength));
+  const read = await reader.read(resolved);
+  const model = read.model;
+  return {
+    format: read.format,
+    kerasVersion: read.kerasVersion,
+    path: resolved,
+    model,
+    layers: summarizeLayers(model),
+    inputShape: model.inputs[0]!.shape as Shape,
+    outputShape: model.outputs[0]!.shape as Shape,
+    config: read.config,
+  };
+}
+
+export {
+  modelReaders,
+  pickReader,
+  KerasH5Error,
+  KerasZipError,
+  TfjsModelError,
+} from './formats/index';
+export type { ModelFormat, ModelReader } from './formats/index';
+export {
+  UnknownModelFormatError,
+  UnsupportedLayerError,
+  ModelConfigError,
+  ModelWeightsError,
+} from './errors';
+export { supportedLayerClasses } from './supported';
+export type { LayerSummary, Shape } from './summary';
+export { saveKeras, KerasWriterError } from './keras-writer';
+export { describeModel, formatDescription, type ModelDescription } from './describe';
