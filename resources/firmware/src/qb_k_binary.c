@@ -1,0 +1,88 @@
+/* ADD, SUB and MUL with NumPy broadcasting up to 4-D; int8 follows TFLite's
+ * reference AddElementwise/SubElementwise (left shift 20) and MulElementwise. */
+#include "qb_kernels.h"
+
+typedef struct { int32_t dims[4], sa[4], sb[4]; } bcast;
+
+static int broadcast(const qb_tensor *a, const qb_tensor *b, const qb_tensor *out, bcast *bc) {
+  int32_t da[4], db[4], i, stride_a = 1, stride_b = 1;
+  if (a->rank > 4 || b->rank > 4 || out->rank > 4) return 0;
+  for (i = 0; i < 4; i++) {
+    int32_t k = i - (4 - out->rank);
+    da[i] = i - (4 - a->rank) >= 0 ? a->dims[i - (4 - a->rank)] : 1;
+    db[i] = i - (4 - b->rank) >= 0 ? b->dims[i - (4 - b->rank)] : 1;
+    bc->dims[i] = k >= 0 ? out->dims[k] : 1;
+    if ((da[i] != bc->dims[i] && da[i] != 1) || (db[i] != bc->dims[i] && db[i] != 1)) return 0;
+  }
+  for (i = 3; i >= 0; i--) {
+    bc->sa[i] = da[i] == 1 ? 0 : stride_a;
+    bc->sb[i] = db[i] == 1 ? 0 : stride_b;
+    stride_a *= da[i];
+    stride_b *= db[i];
+  }
+  return 1;
+}
+
+qb_status qb_k_binary(qb_interpreter *it, const qb_op *op) {
+  const qb_tensor *a, *b, *out;
+  bcast bc;
+  int32_t act, i0, i1, i2, i3, o = 0;
+  if (op->n_in < 2 || op->in[1] < 0) return qb_kernel_error(it, op, QB_ERR_MODEL_INVALID, "needs two inputs");
+  a = QB_IN(it, op, 0);
+  b = QB_IN(it, op, 1);
+  out = QB_OUT(it, op, 0);
+  act = qb_opt_int(it, op, 0, 0, 1);
+  if (!broadcast(a, b, out, &bc)) return qb_kernel_error(it, op, QB_ERR_KERNEL, "shapes do not broadcast to the output (4-D at most)");
+  if (a->type == QB_TYPE_INT8 && b->type == QB_TYPE_INT8 && out->type == QB_TYPE_INT8) {
+    const int8_t *x = (const int8_t *)qb_tensor_data(it, a), *z = (const int8_t *)qb_tensor_data(it, b);
+    int8_t *y = (int8_t *)qb_tensor_data(it, out);
+    int32_t lo, hi, m1 = 0, m2 = 0, mo;
+    int s1 = 0, s2 = 0, so;
+    const int left_shift = 20;
+    if (!qb_act_range_int8(act, out, &lo, &hi)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "fused activation");
+    if (op->code == QB_OP_MUL) {
+      qb_quantize_multiplier((double)a->scale * (double)b->scale / (double)out->scale, &mo, &so);
+    } else {
+      /* Same expression types as TFLite's PrepareGeneralSubOp / add Prepare. */
+      const double twice_max = 2 * (a->scale > b->scale ? a->scale : b->scale);
+      const double r1 = a->scale / twice_max, r2 = b->scale / twice_max;
+      const double ro = twice_max / ((1 << left_shift) * out->scale);
+      qb_quantize_multiplier(r1, &m1, &s1);
+      qb_quantize_multiplier(r2, &m2, &s2);
+      qb_quantize_multiplier(ro, &mo, &so);
+    }
+    for (i0 = 0; i0 < bc.dims[0]; i0++)
+      for (i1 = 0; i1 < bc.dims[1]; i1++)
+        for (i2 = 0; i2 < bc.dims[2]; i2++)
+          for (i3 = 0; i3 < bc.dims[3]; i3++) {
+            int32_t va = x[i0 * bc.sa[0] + i1 * bc.sa[1] + i2 * bc.sa[2] + i3 * bc.sa[3]] - a->zero_point;
+            int32_t vb = z[i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2] + i3 * bc.sb[3]] - b->zero_point;
+            int32_t r;
+            if (op->code == QB_OP_MUL) {
+              r = out->zero_point + qb_mbqm(va * vb, mo, so);
+            } else {
+              int32_t sa = qb_mbqm(va * (1 << left_shift), m1, s1);
+              int32_t sb = qb_mbqm(vb * (1 << left_shift), m2, s2);
+              r = qb_mbqm(op->code == QB_OP_ADD ? sa + sb : sa - sb, mo, so) + out->zero_point;
+            }
+            y[o++] = (int8_t)qb_clamp(r, lo, hi);
+          }
+    return QB_OK;
+  }
+  if (a->type == QB_TYPE_FLOAT32 && b->type == QB_TYPE_FLOAT32 && out->type == QB_TYPE_FLOAT32) {
+    const float *x = (const float *)qb_tensor_data(it, a), *z = (const float *)qb_tensor_data(it, b);
+    float *y = (float *)qb_tensor_data(it, out), lo, hi;
+    if (!qb_act_range_float(act, &lo, &hi)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "fused activation");
+    for (i0 = 0; i0 < bc.dims[0]; i0++)
+      for (i1 = 0; i1 < bc.dims[1]; i1++)
+        for (i2 = 0; i2 < bc.dims[2]; i2++)
+          for (i3 = 0; i3 < bc.dims[3]; i3++) {
+            float va = x[i0 * bc.sa[0] + i1 * bc.sa[1] + i2 * bc.sa[2] + i3 * bc.sa[3]];
+            float vb = z[i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2] + i3 * bc.sb[3]];
+            float r = op->code == QB_OP_ADD ? va + vb : op->code == QB_OP_SUB ? va - vb : va * vb;
+            y[o++] = r < lo ? lo : (r > hi ? hi : r);
+          }
+    return QB_OK;
+  }
+  return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "type combination (int8 or float32 only)");
+}

@@ -1,0 +1,75 @@
+/* Kernel entry points: each reads its operator's tensors and options from the interpreter. */
+#ifndef QB_KERNELS_H
+#define QB_KERNELS_H
+
+#include "qb_fixedpoint.h"
+#include "qb_internal.h"
+
+#define QB_IN(it, op, i) (&(it)->tensors[(op)->in[i]])
+#define QB_OUT(it, op, i) (&(it)->tensors[(op)->out[i]])
+
+/* Reports a kernel failure with the op index and name in qb_last_error. */
+qb_status qb_kernel_error(qb_interpreter *it, const qb_op *op, qb_status st, const char *why);
+
+/* Fused activation bounds. */
+int qb_act_range_float(int32_t act, float *lo, float *hi);
+int qb_act_range_int8(int32_t act, const qb_tensor *out, int32_t *lo, int32_t *hi);
+
+/* Output size and leading padding as TFLite's ComputePaddingHeightWidth. */
+int32_t qb_out_size(int32_t padding, int32_t in, int32_t filter, int32_t stride, int32_t dilation);
+int32_t qb_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter, int32_t out);
+
+/* Reads a TFLite input shape as N,H,W,C (rank 4 required). */
+int qb_nhwc(const qb_tensor *t, int32_t *n, int32_t *h, int32_t *w, int32_t *c);
+
+/* int8 convolution arguments, validated by the op entry points; per-channel requantization
+ * (mult/shift) and the scratch words come from the arena's scratch area. */
+typedef struct {
+  const int8_t *x, *w;
+  const int32_t *bias; /* NULL when absent */
+  int8_t *y;
+  int32_t n, ih, iw, ic, fh, fw, oh, ow, oc, depth_multiplier;
+  int32_t stride_w, stride_h, dil_w, dil_h, pad_w, pad_h;
+  int32_t in_offset, out_zp, lo, hi;
+  const int32_t *mult, *shift;
+  int32_t *scratch;     /* QB_SCRATCH_WORDS(code) - 2 words per channel */
+} qb_conv_int8;
+
+typedef struct {
+  const int8_t *x, *w;
+  const int32_t *bias;
+  int8_t *y;
+  int32_t batches, units, depth, in_offset, w_offset, out_zp, lo, hi;
+  const int32_t *mult, *shift;
+  int32_t *scratch;
+} qb_fc_int8;
+
+/* Scratch words the planner reserves per output channel: multiplier, shift and the
+ * fast variants' per-channel sums (one for CONV_2D and FULLY_CONNECTED, three for
+ * DEPTHWISE_CONV_2D). */
+#define QB_SCRATCH_WORDS(code) ((code) == QB_OP_DEPTHWISE_CONV_2D ? 5u : 3u)
+
+/* Reference kernels (TFLite's loop order and arithmetic) and faster variants that must
+ * produce the same bytes; a fast variant returns 0 for shapes it does not cover. */
+void qb_conv_int8_ref(const qb_conv_int8 *a);
+int qb_conv_int8_fast(const qb_conv_int8 *a);
+void qb_dwconv_int8_ref(const qb_conv_int8 *a);
+int qb_dwconv_int8_fast(const qb_conv_int8 *a);
+void qb_fc_int8_ref(const qb_fc_int8 *a);
+int qb_fc_int8_fast(const qb_fc_int8 *a);
+
+qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op);
+qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op);
+qb_status qb_k_fully_connected(qb_interpreter *it, const qb_op *op);
+qb_status qb_k_pool(qb_interpreter *it, const qb_op *op, int is_max);
+qb_status qb_k_mean(qb_interpreter *it, const qb_op *op);
+qb_status qb_k_binary(qb_interpreter *it, const qb_op *op);
+qb_status qb_k_concat(qb_interpreter *it, const qb_op *op);
+qb_status qb_k_pad(qb_interpreter *it, const qb_op *op);
+qb_status qb_k_copy(qb_interpreter *it, const qb_op *op);
+qb_status qb_k_softmax(qb_interpreter *it, const qb_op *op);
+qb_status qb_k_activation(qb_interpreter *it, const qb_op *op);
+qb_status qb_k_quantize(qb_interpreter *it, const qb_op *op);
+qb_status qb_k_dequantize(qb_interpreter *it, const qb_op *op);
+
+#endif
