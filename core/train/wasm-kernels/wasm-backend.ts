@@ -1,0 +1,27 @@
+import type { DataType, TensorInfo } from '@tensorflow/tfjs';
+
+/**
+ * The part of tfjs-backend-wasm's BackendWasm that our kernels use. The class is not
+ * exported with these members typed for kernels outside the package, so we name them here.
+ */
+export interface WasmBackend {
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  /** A view into the wasm heap: take it after every makeOutput, since allocation can grow
+   * (and so detach) the heap buffer. */
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+export function heapFloats(backend: WasmBackend, info: TensorInfo): Float32Array {
+  const view = backend.typedArrayFromHeap(info);
+  if (!(view instanceof Float32Array))
+    throw new TypeError(`expected a float32 tensor, got ${info.dtype}`);
+  return view;
+}
+
+/** Only channels-last is what Keras models and tfjs-layers produce; say so rather than compute garbage. */
+export function assertChannelsLast(kernel: string, dataFormat: string | undefined): void {
+  if (dataFormat !== undefined && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
+    throw new Error(`${kernel} on wasm supports NHWC only, got ${dataFormat}`);
+  }
+}
