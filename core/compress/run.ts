@@ -1,0 +1,324 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { openDataset, type Dataset } from '../data/index';
+import { evaluateFloat } from '../eval/index';
+import { argmaxRows, ClassificationTally, SquaredErrorTally } from '../eval/metrics';
+import { toCSource } from '../export/c-source';
+import { loadModel, type ImportedModel } from '../model/index';
+import { saveKeras } from '../model/keras-writer';
+import { Runtime, decodeOutput, encodeInput } from '../runtime/index';
+import { CompressError } from './errors';
+import { exportTflite } from './export-tflite';
+import { checkExportedGuarantees, type LayerGuarantee } from './guarantees';
+import { writeGraphWeights } from './keras-weights';
+import type { LayerGraph } from './graph';
+import { lowerKerasModel } from './lower-keras';
+import { compress, type CompressProgress, type CompressResult } from './pipeline';
+import type { QuantizedModel } from './quantize';
+import {
+  checkDatasetFits,
+  checkRecipeAgainstGraph,
+  loadRecipe,
+  type QuantizeStep,
+  type Recipe,
+} from './recipe';
+import { layerReports, sizeReport, type LayerReport, type SizeReport } from './report';
+import { beginCompressRun, finishCompressRun } from './record';
+import { runSimulated } from './simulate';
+import type { Store } from '../store/index';
+
+export interface CompressJob {
+  model: string;
+  /** A recipe file or a preset name. */
+  recipe: string | Recipe;
+  /** Labelled evaluation data (dataset spec). */
+  data: string;
+  /** Calibration data; the first samples of `data` when absent. */
+  calibData?: string;
+  /** Multiplies raw samples before they reach the model (for models without a Rescaling layer). */
+  inputScale?: number;
+  /** Evaluate on at most this many samples of `data`. */
+  evalSamples?: number;
+  out: string;
+  onProgress?: (p: CompressProgress) => void;
+  signal?: AbortSignal;
+  /** Record the run (figures, per-layer report, files) in this experiment store. */
+  store?: Store;
+}
+
+export interface Metric {
+  accuracy?: number;
+  mse?: number;
+  samples: number;
+}
+
+export interface CompressReport {
+  /** The run's id in the experiment store, when one was given. */
+  runId?: number;
+  model: string;
+  recipe: Recipe;
+  data: string;
+  calibData: string;
+  float: Metric;
+  int8: Metric & { evaluatedWith: 'runtime (wasm build of the firmware)' };
+  /** SQNR of each model output, int8 simulation against float, on the calibration samples. */
+  outputSqnrDb: Record<string, number>;
+  sizes: SizeReport;
+  layers: LayerReport[];
+  guarantees: { ok: boolean; layers: LayerGuarantee[] };
+  autoExcluded: { layer: string; reason: string }[];
+  /** BatchNormalization layers whose statistics were refreshed after pruning or clustering. */
+  batchNormReestimated: string[];
+  warnings: string[];
+  timings: Record<string, number>;
+  files: { tflite: string; header: string; source: string; keras: string; report: string };
+}
+
+async function readAll(
+  dataset: Dataset,
+  limit: number,
+): Promise<{ x: tf.Tensor; y: Float32Array | Int32Array }> {
+  const count = Math.min(limit, dataset.count);
+  const size = dataset.sampleShape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(count * size);
+  const ys: number[] = [];
+  for await (const batch of dataset.batches(256)) {
+    const take = Math.min(batch.size, count - batch.offset);
+    if (take <= 0) break;
+    x.set(batch.x.subarray(0, take * size), batch.offset * size);
+    const per = batch.y.length / batch.size;
+    for (let i = 0; i < take * per; i++) ys.push(batch.y[i]);
+  }
+  const y = dataset.labelKind === 'class' ? Int32Array.from(ys) : Float32Array.from(ys);
+  return { x: tf.tensor(x, [count, ...dataset.sampleShape]), y };
+}
+
+function score(
+  outputs: Float32Array,
+  rows: number,
+  labels: Int32Array | Float32Array,
+  classify: boolean,
+): Metric {
+  const cols = outputs.length / rows;
+  if (classify) {
+    const tally = new ClassificationTally(cols);
+    const predicted = argmaxRows(outputs, rows, cols);
+    for (let i = 0; i < rows; i++) tally.add(labels[i], predicted[i]);
+    return { accuracy: tally.accuracy, samples: rows };
+  }
+  const tally = new SquaredErrorTally();
+  tally.add(outputs, labels, rows);
+  return { mse: tally.mse, samples: rows };
+}
+
+/** Accuracy of the int8 model as the simulator computes it, for autoExclude's search. */
+function simulatedScore(x: tf.Tensor, labels: Int32Array | Float32Array, classify: boolean) {
+  return (model: QuantizedModel, subset: number): number => {
+    const n = Math.min(subset, x.shape[0]);
+    const xs = x.slice(0, n);
+    const values = runSimulated(model, xs);
+    const out = values.get(model.graph.outputs[0])!.dataSync() as Float32Array;
+    for (const t of values.values()) t.dispose();
+    xs.dispose();
+    const m = score(out, n, labels.subarray(0, n * (labels.length / x.shape[0])), classify);
+    return m.accuracy ?? -(m.mse ?? 0);
+  };
+}
+
+/**
+ * The whole `compress` command as a job: checks the recipe and data against the model before
+ * any work, runs the recipe, writes model.tflite, model_data.h/.c, model.keras and
+ * report.json to `out`, and measures float and int8 (wasm runtime) accuracy.
+ */
+export async function runCompressJob(job: CompressJob): Promise<CompressReport> {
+  const progress = job.onProgress ?? (() => {});
+  const recipe = typeof job.recipe === 'string' ? loadRecipe(job.recipe) : job.recipe;
+  const imported = await loadModel(job.model);
+  const graph = lowerKerasModel(imported.model);
+  const inputShape = imported.inputShape.slice(1);
+  const preprocessing =
+    job.inputScale !== undefined ? { scale: job.inputScale, offset: 0 } : undefined;
+  const data = await openDataset(job.data, { inputShape, preprocessing, limit: job.evalSamples });
+  const calibData = job.calibData
+    ? await openDataset(job.calibData, { inputShape, preprocessing })
+    : data;
+  const q = recipe.steps.find((s) => s.step === 'quantize') as QuantizeStep | undefined;
+  if (!q)
+    throw new CompressError('RECIPE_NO_QUANTIZE', `recipe "${recipe.name}" has no quantize step`, {
+      hint: 'add `- step: quantize` at the end: the command writes an int8 .tflite',
+    });
+  // Everything that can be wrong with the request is checked before the first weight moves.
+  checkRecipeAgainstGraph(recipe, graph);
+  checkDatasetFits(
+    graph,
+    { sampleShape: calibData.sampleShape, count: calibData.count, source: calibData.name },
+    recipe,
+  );
+  checkDatasetFits(
+    graph,
+    {
+      sampleShape: data.sampleShape,
+      count: Math.max(data.count, q.calibration.samples),
+      source: data.name,
+      classes: data.source.classNames?.length,
+    },
+    recipe,
+  );
+  job.signal?.throwIfAborted();
+  const runId = job.store
+    ? await beginCompressRun(job.store, {
+        modelPath: imported.path,
+        format: imported.format,
+        recipe,
+        data,
+      })
+    : undefined;
+  try {
+    const report = await compressAndMeasure({
+      job,
+      recipe,
+      q,
+      imported,
+      graph,
+      data,
+      calibData,
+      progress,
+    });
+    if (!report.guarantees.ok) {
+      const bad = report.guarantees.layers.filter((l) => !l.ok).map((l) => l.layer);
+      throw new CompressError(
+        'GUARANTEE_BROKEN',
+        `the exported model breaks a guarantee in layer(s) ${bad.join(', ')} (details in ${report.files.report})`,
+        { hint: 'this is a bug in Quantbench: please report it with the recipe and report.json' },
+      );
+    }
+    if (job.store && runId !== undefined) {
+      report.runId = runId;
+      writeFileSync(report.files.report, JSON.stringify(report, null, 2));
+      finishCompressRun(job.store, runId, report);
+    }
+    return report;
+  } catch (error) {
+    if (job.store && runId !== undefined && job.store.getRun(runId).status === 'running') {
+      if (job.signal?.aborted) job.store.cancelRun(runId);
+      else job.store.failRun(runId, error);
+    }
+    throw error;
+  }
+}
+
+interface JobContext {
+  job: CompressJob;
+  recipe: Recipe;
+  q: QuantizeStep;
+  imported: ImportedModel;
+  graph: LayerGraph;
+  data: Dataset;
+  calibData: Dataset;
+  progress: (p: CompressProgress) => void;
+}
+
+async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
+  const { job, recipe, q, imported, graph, data, calibData, progress } = ctx;
+  const classify = data.labelKind === 'class';
+  const calib = await readAll(calibData, q.calibration.samples);
+  const needEval = q.autoExclude ? await readAll(data, q.autoExclude.subset) : undefined;
+  const result: CompressResult = compress(graph, {
+    recipe,
+    calibration: calib.x,
+    score: needEval && simulatedScore(needEval.x, needEval.y, classify),
+    onProgress: progress,
+  });
+  calib.x.dispose();
+  needEval?.x.dispose();
+  job.signal?.throwIfAborted();
+
+  mkdirSync(job.out, { recursive: true });
+  const files = {
+    tflite: path.join(job.out, 'model.tflite'),
+    header: path.join(job.out, 'model_data.h'),
+    source: path.join(job.out, 'model_data.c'),
+    keras: path.join(job.out, 'model.keras'),
+    report: path.join(job.out, 'report.json'),
+  };
+  const t0 = performance.now();
+  const bytes = exportTflite(result.quantized!, `Quantbench ${recipe.name}`);
+  const exported = checkExportedGuarantees(bytes, result.quantized!);
+  writeFileSync(files.tflite, bytes);
+  const c = toCSource(bytes, { name: 'g_model', headerName: 'model_data.h' });
+  writeFileSync(files.header, c.header);
+  writeFileSync(files.source, c.source);
+  writeGraphWeights(imported.model, result.graph);
+  await saveKeras(imported.model, files.keras);
+  result.timings.export = (performance.now() - t0) / 1000;
+  progress({ stage: 'export', fraction: 1 });
+
+  const t1 = performance.now();
+  const floatModel = await loadModel(job.model);
+  const floatEval = await evaluateFloat(floatModel.model, data, {
+    onProgress: (p) =>
+      progress({ stage: 'evaluate', fraction: (0.5 * p.done) / p.total, message: 'float' }),
+    signal: job.signal,
+  });
+  const float: Metric =
+    'accuracy' in floatEval
+      ? { accuracy: floatEval.accuracy, samples: floatEval.samples }
+      : { mse: floatEval.mse, samples: floatEval.samples };
+  const interpreter = await Runtime.load(bytes, { name: files.tflite });
+  const classTally = new ClassificationTally(classify ? floatModel.outputShape.at(-1)! : 0);
+  const errTally = new SquaredErrorTally();
+  const size = data.sampleShape.reduce((a, b) => a * b, 1);
+  try {
+    for await (const batch of data.batches(256)) {
+      job.signal?.throwIfAborted();
+      for (let i = 0; i < batch.size; i++) {
+        const sample = batch.x.subarray(i * size, (i + 1) * size);
+        interpreter.setInput(
+          0,
+          encodeInput(sample, interpreter.inputs[0], `${data.name} sample ${batch.offset + i}`),
+        );
+        interpreter.invoke();
+        const out = decodeOutput(interpreter.getOutput(0), interpreter.outputs[0]);
+        if (classify) classTally.add(batch.y[i], argmaxRows(out, 1, out.length)[0]);
+        else errTally.add(out, batch.y.subarray(i * out.length, (i + 1) * out.length), 1);
+      }
+      progress({
+        stage: 'evaluate',
+        fraction: 0.5 + (0.5 * (batch.offset + batch.size)) / data.count,
+        message: 'int8',
+      });
+    }
+  } finally {
+    interpreter.dispose();
+  }
+  result.timings.evaluate = (performance.now() - t1) / 1000;
+  const int8 = {
+    ...(classify
+      ? { accuracy: classTally.accuracy, samples: classTally.samples }
+      : { mse: errTally.mse, samples: errTally.samples }),
+    evaluatedWith: 'runtime (wasm build of the firmware)' as const,
+  };
+
+  const report: CompressReport = {
+    model: imported.path,
+    recipe,
+    data: data.name,
+    calibData: calibData.name,
+    float,
+    int8,
+    outputSqnrDb: Object.fromEntries(
+      [...(result.outputErrors ?? new Map())].map(([k, v]) => [k, v.sqnrDb]),
+    ),
+    sizes: sizeReport(result, bytes),
+    layers: layerReports(result, exported),
+    guarantees: { ok: exported.every((l) => l.ok), layers: exported },
+    autoExcluded: result.autoExcluded,
+    batchNormReestimated: result.reestimated,
+    warnings: [...result.warnings, ...data.notices],
+    timings: result.timings as Record<string, number>,
+    files,
+  };
+  writeFileSync(files.report, JSON.stringify(report, null, 2));
+  return report;
+}
