@@ -50,6 +50,10 @@ app.whenReady().then(() => {
   Menu.setApplicationMenu(buildMenu());
   const win = createWindow();
   forwardEvents(service, win.webContents);
+  if (process.argv.includes('--sample')) {
+    service.prepareSample().catch((error: unknown) => console.error(`Could not prepare the sample: ${String(error)}`));
+  }
+  app.on('before-quit', () => void service.close());
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) forwardEvents(service, createWindow().webContents);
   });

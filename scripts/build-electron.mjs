@@ -13,9 +13,14 @@ await build({
   entryPoints: [path.join(root, 'electron/main.ts')],
   outfile: path.join(root, 'dist/electron/main.cjs'),
   packages: 'external',
-  // import.meta.url has no meaning in CommonJS; point it at the bundle itself.
-  define: { 'import.meta.url': 'importMetaUrl' },
-  banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },
+  // import.meta has no meaning in CommonJS: url points at the bundle, resolve at require.resolve.
+  define: { 'import.meta.url': 'importMetaUrl', 'import.meta.resolve': 'importMetaResolve' },
+  banner: {
+    js: [
+      "const importMetaUrl = require('url').pathToFileURL(__filename).href;",
+      "const importMetaResolve = (id) => require('url').pathToFileURL(require.resolve(id)).href;",
+    ].join('\n'),
+  },
 });
 // A sandboxed preload can require only 'electron': everything else is inlined.
 await build({

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+// Result shapes are the core's own domain types; only their names cross into the renderer.
+import type { ListRunsResult, ParetoResult, RunComparison, RunDetail } from '../store/index';
 import type { EventName, MethodName } from './methods';
 
 /**
@@ -11,6 +13,8 @@ export const AppInfo = z.object({
   name: z.literal('Quantbench'),
   version: z.string(),
   dataDir: z.string(),
+  /** Version of the experiment database schema this Quantbench writes. */
+  schemaVersion: z.number(),
   platform: z.string(),
   arch: z.string(),
   node: z.string(),
@@ -30,12 +34,205 @@ export const JobProgress = z.object({
 });
 export type JobProgress = z.infer<typeof JobProgress>;
 
+const RunId = z.number().int().positive();
+const metricKeys = ['floatAccuracy', 'int8Accuracy', 'accuracyDrop', 'floatBytes', 'tfliteBytes', 'gzipBytes', 'sparsity', 'maxDistinctValues'] as const;
+const Range = z.object({ min: z.number().optional(), max: z.number().optional() }).strict();
+
+export const RunFilter = z
+  .object({
+    model: z.string().optional(),
+    tag: z.string().optional(),
+    status: z.enum(['running', 'succeeded', 'failed', 'cancelled']).optional(),
+    board: z.string().optional(),
+    recipeName: z.string().optional(),
+    ranges: z.partialRecord(z.enum(metricKeys), Range).optional(),
+  })
+  .strict();
+export type RunFilter = z.infer<typeof RunFilter>;
+
+export const RunSort = z
+  .object({
+    by: z.enum([...metricKeys, 'id', 'startedAt', 'finishedAt', 'status', 'recipeName', 'model']),
+    direction: z.enum(['asc', 'desc']),
+  })
+  .strict();
+
+export interface WeightHistogram {
+  /** bins + 1 edges, symmetric around zero. */
+  edges: number[];
+  counts: number[];
+  zeros: number;
+  total: number;
+}
+
+export interface ModelEntry {
+  id: number;
+  name: string;
+  format: string;
+  hash: string;
+  path: string;
+  layers: number;
+  params: number;
+  inputShape: (number | null)[];
+  kerasVersion: string | null;
+  isSample: boolean;
+  createdAt: string;
+}
+
+export interface ModelView {
+  model: ModelEntry;
+  inputShape: (number | null)[];
+  outputShape: (number | null)[];
+  layers: {
+    name: string;
+    className: string;
+    outputShape: (number | null)[];
+    params: number;
+    macs: number;
+    histogram: WeightHistogram | null;
+  }[];
+  totals: { params: number; macs: number };
+}
+
+/** Results are produced by the core itself; they are typed, not re-parsed. */
+const trusted = <T>() => z.custom<T>(() => true);
+
+const ModelId = z.number().int().positive();
+
+export interface JobStarted {
+  jobId: string;
+  kind: string;
+}
+
+export interface PresetEntry {
+  name: string;
+  /** The recipe document, as a user would write it. */
+  recipe: unknown;
+}
+
+export const JobDone = z.object({
+  jobId: z.string(),
+  kind: z.string(),
+  ok: z.boolean(),
+  cancelled: z.boolean(),
+  /** The experiment the job recorded, when it recorded one. */
+  runId: z.number().optional(),
+  error: z.object({ name: z.string(), code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+});
+export type JobDone = z.infer<typeof JobDone>;
+
+export const JobLog = z.object({ jobId: z.string(), line: z.string() });
+export type JobLog = z.infer<typeof JobLog>;
+
+const DatasetSpec = z.string().min(1).max(4096);
+
+export interface PortEntry {
+  path: string;
+  /** A board or USB bridge recognised by its VID:PID. */
+  board?: string;
+  manufacturer?: string;
+  product?: string;
+  serialNumber?: string;
+  byId?: string;
+  /** Set when this Quantbench started the board itself (virtual or QEMU). */
+  launched?: 'virtual' | 'qemu';
+}
+
+export interface BoardHello {
+  port: string;
+  name: string;
+  firmware: string;
+  cpu: string;
+  cpuHz: number;
+  ramBytes: number;
+  flashBytes: number;
+  ops: number;
+}
+
+const PortUrl = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((p) => /^(\/dev\/|COM\d+$|tcp:\/\/|rfc2217:\/\/)/.test(p), 'a port is /dev/…, COMn, tcp://host:port or rfc2217://host:port');
+
 export const contract = {
   'app.info': { params: z.object({}).strict(), result: AppInfo },
+  'models.list': { params: z.object({}).strict(), result: trusted<ModelEntry[]>() },
+  'models.upload': {
+    params: z.object({ name: z.string().min(1).max(255), dataBase64: z.string().min(1) }).strict(),
+    result: trusted<ModelEntry>(),
+  },
+  'models.importSample': { params: z.object({}).strict(), result: trusted<ModelEntry>() },
+  'models.get': { params: z.object({ id: ModelId }).strict(), result: trusted<ModelView>() },
+  'recipes.presets': { params: z.object({}).strict(), result: trusted<PresetEntry[]>() },
+  'compress.start': {
+    params: z
+      .object({
+        modelId: ModelId,
+        /** A preset name or a recipe document; checked against the model before the job starts. */
+        recipe: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+        data: DatasetSpec,
+        calibData: DatasetSpec.optional(),
+        inputScale: z.number().positive().optional(),
+        evalLimit: z.number().int().min(1).optional(),
+      })
+      .strict(),
+    result: trusted<JobStarted>(),
+  },
+  'boards.ports': { params: z.object({}).strict(), result: trusted<PortEntry[]>() },
+  'boards.launch': {
+    params: z.object({ kind: z.enum(['virtual', 'qemu']), baud: z.number().int().min(1200).max(12_000_000).optional() }).strict(),
+    result: trusted<PortEntry>(),
+  },
+  'boards.stop': { params: z.object({ port: PortUrl }).strict(), result: z.object({ stopped: z.boolean() }) },
+  'boards.hello': { params: z.object({ port: PortUrl }).strict(), result: trusted<BoardHello>() },
+  'boards.push': {
+    params: z
+      .object({
+        runId: RunId,
+        port: PortUrl,
+        bench: z.number().int().min(1).max(1000).optional(),
+        /** Evaluate on the run's own test data (or `data`) for at most this many samples. */
+        evalLimit: z.number().int().min(1).optional(),
+        data: DatasetSpec.optional(),
+      })
+      .strict(),
+    result: trusted<JobStarted>(),
+  },
+  'jobs.cancel': { params: z.object({ jobId: z.string().min(1) }).strict(), result: z.object({ cancelled: z.boolean() }) },
+  'runs.list': {
+    params: z
+      .object({
+        filter: RunFilter.optional(),
+        sort: RunSort.optional(),
+        limit: z.number().int().min(1).max(10000).optional(),
+        offset: z.number().int().min(0).optional(),
+      })
+      .strict(),
+    result: trusted<ListRunsResult>(),
+  },
+  'runs.get': { params: z.object({ id: RunId }).strict(), result: trusted<RunDetail>() },
+  'runs.compare': { params: z.object({ ids: z.array(RunId).min(2).max(8) }).strict(), result: trusted<RunComparison>() },
+  'runs.pareto': {
+    params: z
+      .object({ cost: z.enum(['tfliteBytes', 'gzipBytes', 'latency']), board: z.string().optional(), filter: RunFilter.optional() })
+      .strict()
+      .refine((p) => p.cost !== 'latency' || p.board, { message: 'latency needs a board name', path: ['board'] }),
+    result: trusted<ParetoResult>(),
+  },
+  'runs.tag': {
+    params: z.object({ id: RunId, add: z.array(z.string().min(1).max(64)).optional(), remove: z.array(z.string()).optional() }).strict(),
+    result: trusted<RunDetail>(),
+  },
+  'runs.note': { params: z.object({ id: RunId, notes: z.string().max(20000).nullable() }).strict(), result: trusted<RunDetail>() },
+  'runs.delete': { params: z.object({ id: RunId }).strict(), result: z.object({ removedArtifacts: z.number() }) },
+  'runs.exportCsv': { params: z.object({ filter: RunFilter.optional() }).strict(), result: z.object({ csv: z.string(), rows: z.number() }) },
 } satisfies Record<MethodName, { params: z.ZodType; result: z.ZodType }>;
 
 export const eventContract = {
   onJobProgress: JobProgress,
+  onJobDone: JobDone,
+  onJobLog: JobLog,
 } satisfies Record<EventName, z.ZodType>;
 
 export type Params<M extends MethodName> = z.input<(typeof contract)[M]['params']>;

@@ -2,8 +2,30 @@
  * The names that may cross a process line. Kept free of imports so the Electron preload,
  * which runs sandboxed, can carry this list without pulling in the schemas.
  */
-export const methodNames = ['app.info'] as const;
-export const eventNames = ['onJobProgress'] as const;
+export const methodNames = [
+  'app.info',
+  'models.list',
+  'models.upload',
+  'models.importSample',
+  'models.get',
+  'recipes.presets',
+  'compress.start',
+  'boards.ports',
+  'boards.launch',
+  'boards.stop',
+  'boards.hello',
+  'boards.push',
+  'jobs.cancel',
+  'runs.list',
+  'runs.get',
+  'runs.compare',
+  'runs.pareto',
+  'runs.tag',
+  'runs.note',
+  'runs.delete',
+  'runs.exportCsv',
+] as const;
+export const eventNames = ['onJobProgress', 'onJobDone', 'onJobLog'] as const;
 
 export type MethodName = (typeof methodNames)[number];
 export type EventName = (typeof eventNames)[number];

@@ -19,8 +19,7 @@ export interface CliContext {
 
 export interface CliCommand {
   name: string;
-  /** One line for `quantbench --help`. */
-  summary: string;
+  summary?: string;
   /** Full usage text for `quantbench NAME --help`. */
   usage: string;
   /** Option names that take a value (others are boolean flags). */

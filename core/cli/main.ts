@@ -2,7 +2,7 @@ import { resolveDataDir } from '../app/data-dir';
 import { appVersion } from '../app/version';
 import { formatError, serializeError } from '../errors';
 import { parseArgs, stringOption, UsageError } from './args';
-import type { CliCommand, CliContext } from './command';
+import type { CliContext } from './command';
 import { commands } from './commands/index';
 
 const globalValueOptions = ['data-dir'];
@@ -32,18 +32,19 @@ export async function main(argv: string[], io: Pick<CliContext, 'stdout' | 'stde
   const first = argv[0];
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     const target = first === 'help' ? commands.find((c) => c.name === argv[1]) : undefined;
-    io.stdout.write(target ? target.usage.trimEnd() + '\n' : mainHelp());
+    io.stdout.write(target ? (await target.load()).usage.trimEnd() + '\n' : mainHelp());
     return 0;
   }
   if (first === '--version' || first === '-v') {
     io.stdout.write(`${appVersion()}\n`);
     return 0;
   }
-  const command: CliCommand | undefined = commands.find((c) => c.name === first);
-  if (!command) {
+  const entry = commands.find((c) => c.name === first);
+  if (!entry) {
     io.stderr.write(`quantbench: unknown command "${first}"\n\n${mainHelp()}`);
     return 2;
   }
+  const command = await entry.load();
   const rest = argv.slice(1);
   const json = rest.includes('--json');
   try {

@@ -59,9 +59,11 @@ export class JobManager {
     this.cancelGraceMs = options.cancelGraceMs ?? 500;
   }
 
-  start<R = unknown>(kind: string, job: JobModule, params: unknown, onLog?: (line: string) => void): RunningJob<R> {
+  /** `params` may be a function of the new job's id, for jobs that name their outputs after it. */
+  start<R = unknown>(kind: string, job: JobModule, params: unknown, onLog?: (line: string, jobId: string) => void): RunningJob<R> {
     const jobId = randomUUID();
-    const worker = new Worker(this.workerEntry, { workerData: { jobId, job, params } });
+    const resolved = typeof params === 'function' ? (params as (id: string) => unknown)(jobId) : params;
+    const worker = new Worker(this.workerEntry, { workerData: { jobId, job, params: resolved } });
     const entry: Entry = { kind, worker, cancelled: false, startedAt: Date.now() };
     this.jobs.set(jobId, entry);
 
@@ -79,7 +81,7 @@ export class JobManager {
             this.options.events.emit('onJobProgress', this.progressEvent(jobId, entry, message));
             break;
           case 'log':
-            onLog?.(message.line);
+            onLog?.(message.line, jobId);
             break;
           case 'result':
             settle(() => resolve(message.result as R));

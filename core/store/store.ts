@@ -353,6 +353,20 @@ export class Store {
     return listRuns(this.db, options);
   }
 
+  /** Every imported model, newest first. */
+  listModels(): ModelRecord[] {
+    return this.db
+      .prepare('SELECT * FROM models ORDER BY id DESC')
+      .all()
+      .map((r) => toModel(r as Record<string, unknown>));
+  }
+
+  getModel(id: number): ModelRecord {
+    const row = this.db.prepare('SELECT * FROM models WHERE id = ?').get(id);
+    if (!row) throw invalidInput(`no model with id ${id}`, 'list the models with the Models view or `quantbench runs list`');
+    return toModel(row as Record<string, unknown>);
+  }
+
   /** One run with its model, data set, layers, artifacts and device runs. */
   getRun(ref: number | string): RunDetail {
     return getRunDetail(this.db, this.files, resolveRunId(this.db, ref));

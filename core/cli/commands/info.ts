@@ -4,7 +4,6 @@ import { emit } from '../output';
 
 export const infoCommand: CliCommand = {
   name: 'info',
-  summary: 'version, data directory, tfjs backends and platform',
   usage: `Usage: quantbench info [--json] [--data-dir DIR]
 
 Prints the version, the data directory in use, the tfjs backends this installation can
@@ -14,7 +13,7 @@ use and the platform.`,
     emit(ctx, info, () =>
       [
         `Quantbench ${info.version}`,
-        `data directory  ${info.dataDir}`,
+        `data directory  ${info.dataDir} (experiment schema v${info.schemaVersion})`,
         `platform        ${info.platform} ${info.arch}, Node ${info.node}`,
         `backends        ${info.backends.map((b) => `${b.name}${b.available ? '' : ' (unavailable)'}`).join(', ')}`,
       ].join('\n'),

@@ -26,7 +26,6 @@ async function isTflite(file: string): Promise<boolean> {
 
 export const inspectCommand: CliCommand = {
   name: 'inspect',
-  summary: 'layers, shapes, parameters and MACs of a Keras, tfjs or .tflite model',
   usage: `Usage: quantbench inspect MODEL [--json]
 
 MODEL is a Keras 3 .keras file, a Keras 2 .h5/.hdf5 file, a TensorFlow.js model.json (or its

@@ -45,7 +45,6 @@ Sort keys: ${Object.keys(SORT_COLUMNS).map(kebab).join(', ')} (newest first by d
 
 export const runsCommand: CliCommand = {
   name: 'runs',
-  summary: 'list, show, compare, export and import experiment runs',
   usage,
   valueOptions: [...FILTER_OPTIONS, 'sort', 'limit', 'offset', 'cost', 'format', 'min-age-hours'],
   async run(ctx) {

@@ -8,21 +8,28 @@ export const views = [
 
 export type ViewId = (typeof views)[number]['id'];
 
-function fromHash(): ViewId {
-  const id = location.hash.replace(/^#\/?/, '');
-  return views.some((v) => v.id === id) ? (id as ViewId) : 'models';
+interface Route {
+  view: ViewId;
+  /** Segments after the view, e.g. ['run', '12'] for #/experiments/run/12. */
+  rest: string[];
+}
+
+function fromHash(): Route {
+  const [id = '', ...rest] = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  return views.some((v) => v.id === id) ? { view: id as ViewId, rest } : { view: 'models', rest: [] };
 }
 
 /** The current view lives in the URL hash so reloads and the back button keep it. */
 class Router {
-  current = $state<ViewId>(fromHash());
+  route = $state<Route>(fromHash());
+  current = $derived(this.route.view);
 
   constructor() {
-    window.addEventListener('hashchange', () => (this.current = fromHash()));
+    window.addEventListener('hashchange', () => (this.route = fromHash()));
   }
 
-  go(id: ViewId): void {
-    location.hash = `#/${id}`;
+  go(view: ViewId, ...rest: (string | number)[]): void {
+    location.hash = `#/${[view, ...rest.map((r) => encodeURIComponent(String(r)))].join('/')}`;
   }
 }
 

@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PortEntry, Params, Result } from '../api/contract';
+import type { LaunchedBoard } from '../device/launch';
+import { QuantbenchError, serializeError } from '../errors';
+import { JobCancelledError } from '../jobs/manager';
+import type { HandlerContext } from './context';
+import type { PushJobParams, PushJobResult } from './push-job';
+
+const jobModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'push-job.ts');
+
+export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind: 'virtual' | 'qemu'; board: LaunchedBoard }>) {
+  return {
+    'boards.ports': async (): Promise<Result<'boards.ports'>> => {
+      const { listPorts } = await import('../device/ports');
+      const ports: PortEntry[] = (await listPorts()).map((p) => ({ ...p }));
+      for (const [port, l] of launched) {
+        const existing = ports.find((p) => p.path === port);
+        if (existing) existing.launched = l.kind;
+        else ports.push({ path: port, launched: l.kind, board: l.kind === 'qemu' ? 'QEMU mps2-an386 (Cortex-M4)' : 'Quantbench virtual board' });
+      }
+      return ports;
+    },
+
+    'boards.launch': async (p: Params<'boards.launch'>): Promise<Result<'boards.launch'>> => {
+      const { startQemuBoard, startVirtualBoard } = await import('../device/launch');
+      const board = p.kind === 'qemu' ? await startQemuBoard() : await startVirtualBoard({ baud: p.baud });
+      launched.set(board.port, { kind: p.kind, board });
+      board.process.once('exit', () => launched.delete(board.port));
+      return { path: board.port, launched: p.kind, board: p.kind === 'qemu' ? 'QEMU mps2-an386 (Cortex-M4)' : 'Quantbench virtual board' };
+    },
+
+    'boards.stop': async (p: Params<'boards.stop'>): Promise<Result<'boards.stop'>> => {
+      const l = launched.get(p.port);
+      if (!l) return { stopped: false };
+      await l.board.stop();
+      launched.delete(p.port);
+      return { stopped: true };
+    },
+
+    'boards.hello': async (p: Params<'boards.hello'>): Promise<Result<'boards.hello'>> => {
+      const { Board } = await import('../device/board');
+      const board = await Board.connect(p.port);
+      try {
+        const h = board.hello!;
+        return { port: p.port, name: h.name, firmware: h.firmware, cpu: h.cpu, cpuHz: h.cpuHz, ramBytes: h.ramBytes, flashBytes: h.flashBytes, ops: h.ops.length };
+      } finally {
+        await board.close();
+      }
+    },
+
+    'boards.push': async (p: Params<'boards.push'>): Promise<Result<'boards.push'>> => {
+      const run = ctx.store().getRun(p.runId);
+      const tflite = run.artifacts.find((a) => a.role === 'tflite');
+      if (!tflite) {
+        throw new QuantbenchError('RUN_HAS_NO_MODEL', `run #${p.runId} has no .tflite to push (status ${run.status})`, {
+          hint: 'push a run that finished successfully',
+        });
+      }
+      const params: PushJobParams = {
+        dataDir: ctx.dataDir,
+        runId: p.runId,
+        port: p.port,
+        model: tflite.path,
+        bench: p.bench,
+        data: p.evalLimit ? (p.data ?? run.datasetSpec ?? undefined) : undefined,
+        limit: p.evalLimit,
+      };
+      const running = ctx.jobs().start<PushJobResult>('push', { module: jobModule, export: 'pushJob' }, params, (line, jobId) =>
+        ctx.events.emit('onJobLog', { jobId, line }),
+      );
+      running.done.then(
+        () => ctx.events.emit('onJobDone', { jobId: running.jobId, kind: 'push', ok: true, cancelled: false, runId: p.runId }),
+        (error: unknown) =>
+          ctx.events.emit('onJobDone', {
+            jobId: running.jobId,
+            kind: 'push',
+            ok: false,
+            cancelled: error instanceof JobCancelledError,
+            runId: p.runId,
+            error: serializeError(error),
+          }),
+      );
+      return { jobId: running.jobId, kind: 'push' };
+    },
+  };
+}

@@ -1,0 +1,66 @@
+// Runs inside a job worker thread: a compression from start to recorded run.
+import type { CompressStage } from '../compress/pipeline';
+import { runCompressJob } from '../compress/run';
+import { parseRecipe, preset } from '../compress/recipe';
+import type { JobContext } from '../jobs/types';
+import { openStore } from '../store/index';
+
+export interface CompressJobParams {
+  dataDir: string;
+  model: string;
+  recipe: string | Record<string, unknown>;
+  data: string;
+  calibData?: string;
+  inputScale?: number;
+  evalLimit?: number;
+  out: string;
+}
+
+export interface CompressJobResult {
+  runId?: number;
+  floatAccuracy?: number;
+  int8Accuracy?: number;
+  tfliteBytes: number;
+}
+
+const stages: CompressStage[] = ['check', 'fold', 'prune', 'cluster', 'calibrate', 'quantize', 'analyse', 'autoExclude', 'export', 'evaluate'];
+
+/** One bar for the whole job: each stage is an equal share, evaluation (the slowest) two. */
+function overall(stage: CompressStage, fraction: number): number {
+  const weights = stages.map((s) => (s === 'evaluate' ? 2 : 1));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const index = stages.indexOf(stage);
+  const before = weights.slice(0, index).reduce((a, b) => a + b, 0);
+  return Math.min(1, (before + weights[index]! * fraction) / total);
+}
+
+export async function compressJob(ctx: JobContext<CompressJobParams>): Promise<CompressJobResult> {
+  const p = ctx.params;
+  const recipe = typeof p.recipe === 'string' ? preset(p.recipe) : parseRecipe(p.recipe, 'the recipe');
+  const store = openStore(p.dataDir);
+  try {
+    const report = await runCompressJob({
+      model: p.model,
+      recipe,
+      data: p.data,
+      calibData: p.calibData,
+      inputScale: p.inputScale,
+      evalSamples: p.evalLimit,
+      out: p.out,
+      store,
+      signal: ctx.signal,
+      onProgress: (progress) => {
+        ctx.progress(progress.stage, overall(progress.stage, progress.fraction), progress.message);
+      },
+    });
+    for (const w of report.warnings) ctx.log(`warning: ${w}`);
+    return {
+      runId: report.runId,
+      floatAccuracy: report.float.accuracy,
+      int8Accuracy: report.int8.accuracy,
+      tfliteBytes: report.sizes.tfliteBytes,
+    };
+  } finally {
+    store.close();
+  }
+}

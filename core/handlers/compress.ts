@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Params, Result } from '../api/contract';
+import { QuantbenchError, serializeError } from '../errors';
+import { JobCancelledError } from '../jobs/manager';
+import type { CompressJobParams, CompressJobResult } from './compress-job';
+import type { HandlerContext } from './context';
+
+const jobModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'compress-job.ts');
+
+export function compressHandlers(ctx: HandlerContext) {
+  return {
+    'recipes.presets': async (): Promise<Result<'recipes.presets'>> => {
+      const { PRESET_NAMES, preset } = await import('../compress/recipe');
+      return PRESET_NAMES.map((name) => ({ name, recipe: preset(name) }));
+    },
+
+    'compress.start': async (p: Params<'compress.start'>): Promise<Result<'compress.start'>> => {
+      // Refuse a bad recipe or a missing model file now, in words, rather than from a worker later.
+      const { parseRecipe, preset } = await import('../compress/recipe');
+      if (typeof p.recipe === 'string') preset(p.recipe);
+      else parseRecipe(p.recipe, 'the recipe');
+      const model = ctx.store().getModel(p.modelId);
+      if (!model.sourcePath || !existsSync(model.sourcePath)) {
+        throw new QuantbenchError('MODEL_FILE_MISSING', `model #${p.modelId} (${model.name}): its file ${model.sourcePath ?? '(none)'} is gone`, {
+          hint: 'import the model again',
+        });
+      }
+      const params: Omit<CompressJobParams, 'out'> = {
+        dataDir: ctx.dataDir,
+        model: model.sourcePath,
+        recipe: p.recipe,
+        data: p.data,
+        calibData: p.calibData,
+        inputScale: p.inputScale,
+        evalLimit: p.evalLimit,
+      };
+      const outputs = path.join(ctx.dataDir, 'outputs');
+      const running = ctx.jobs().start<CompressJobResult>(
+        'compress',
+        { module: jobModule, export: 'compressJob' },
+        (jobId: string) => ({ ...params, out: path.join(outputs, jobId) }),
+        (line, jobId) => ctx.events.emit('onJobLog', { jobId, line }),
+      );
+      running.done.then(
+        (result) => ctx.events.emit('onJobDone', { jobId: running.jobId, kind: 'compress', ok: true, cancelled: false, runId: result.runId }),
+        (error: unknown) =>
+          ctx.events.emit('onJobDone', {
+            jobId: running.jobId,
+            kind: 'compress',
+            ok: false,
+            cancelled: error instanceof JobCancelledError,
+            error: serializeError(error),
+          }),
+      );
+      return { jobId: running.jobId, kind: 'compress' };
+    },
+
+    'jobs.cancel': async (p: Params<'jobs.cancel'>): Promise<Result<'jobs.cancel'>> => ({ cancelled: ctx.jobs().cancel(p.jobId) }),
+  };
+}

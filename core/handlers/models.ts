@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import type { ModelEntry, ModelView, Params, Result, WeightHistogram } from '../api/contract';
+import { QuantbenchError } from '../errors';
+import type { ImportedModel } from '../model/index';
+import type { Json, ModelRecord } from '../store/index';
+import { sampleModelPath } from '../app/sample';
+import type { HandlerContext } from './context';
+
+const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+const importable = new Set(['.keras', '.h5', '.hdf5', '.json']);
+
+/** Evenly spaced bins over the weights' range, with zero on a bin centre so a pruning spike stays one bar. */
+export function weightHistogram(values: Float32Array, bins = 61): WeightHistogram {
+  let lo = 0;
+  let hi = 0;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const half = Math.max(-lo, hi, 1e-12);
+  const width = (2 * half) / bins;
+  const edges = Array.from({ length: bins + 1 }, (_, i) => -half + i * width);
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of values) counts[Math.min(bins - 1, Math.floor((v + half) / width))]!++;
+  return { edges, counts, zeros: values.reduce((n, v) => n + (v === 0 ? 1 : 0), 0), total: values.length };
+}
+
+function kernelOf(model: tf.LayersModel, layerName: string): Float32Array | null {
+  const layer = model.layers.find((l) => l.name === layerName);
+  const kernel = layer?.weights.find((w) => /(^|\/)(kernel|depthwise_kernel)$/.test(w.originalName));
+  return kernel ? (kernel.read().dataSync() as Float32Array) : null;
+}
+
+function entryOf(record: ModelRecord, sample: string): ModelEntry {
+  const summary = (record.layerSummary ?? {}) as { layers?: number; params?: number; inputShape?: (number | null)[]; kerasVersion?: string };
+  return {
+    id: record.id,
+    name: record.name,
+    format: record.format,
+    hash: record.hash,
+    path: record.sourcePath ?? '',
+    layers: summary.layers ?? 0,
+    params: summary.params ?? 0,
+    inputShape: summary.inputShape ?? [],
+    kerasVersion: summary.kerasVersion ?? null,
+    isSample: record.sourcePath === sample,
+    createdAt: record.createdAt,
+  };
+}
+
+/** tfjs and the importers load on first use, so faces that never touch a model start fast. */
+async function loadModel(file: string): Promise<ImportedModel> {
+  return (await import('../model/index')).loadModel(file);
+}
+
+export function modelHandlers(ctx: HandlerContext) {
+  const modelsDir = path.join(ctx.dataDir, 'models');
+
+  /** Imports a file the user chose: checks it loads, keeps a copy under the data directory, records it. */
+  async function importFile(file: string, displayName: string): Promise<ModelEntry> {
+    const imported = await loadModel(file);
+    imported.model.dispose();
+    const bytes = readFileSync(imported.path);
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    const record = ctx.store().recordModel({
+      hash,
+      name: displayName,
+      sourcePath: imported.path,
+      format: imported.format,
+      layerSummary: summaryJson(imported),
+    });
+    return entryOf(record, sampleModelPath());
+  }
+
+  return {
+    'models.list': async (): Promise<Result<'models.list'>> =>
+      ctx
+        .store()
+        .listModels()
+        .map((m) => entryOf(m, sampleModelPath())),
+
+    'models.upload': async (p: Params<'models.upload'>): Promise<Result<'models.upload'>> => {
+      const ext = path.extname(p.name).toLowerCase();
+      if (!importable.has(ext)) {
+        throw new QuantbenchError('MODEL_FORMAT_UNSUPPORTED', `${p.name}: Quantbench imports .keras, .h5/.hdf5 and tfjs model.json files`, {
+          hint: 'save the model from Keras with model.save("model.keras")',
+        });
+      }
+      const bytes = Buffer.from(p.dataBase64, 'base64');
+      if (bytes.length > MAX_UPLOAD_BYTES) throw new QuantbenchError('MODEL_TOO_LARGE', `${p.name} is larger than 512 MiB`);
+      const hash = createHash('sha256').update(bytes).digest('hex');
+      mkdirSync(modelsDir, { recursive: true });
+      const target = path.join(modelsDir, `${hash}${ext}`);
+      if (!existsSync(target)) {
+        // Written aside then renamed, so a half-written upload never looks like a model.
+        writeFileSync(`${target}.partial`, bytes);
+        renameSync(`${target}.partial`, target);
+      }
+      return importFile(target, path.basename(p.name));
+    },
+
+    'models.importSample': async (): Promise<Result<'models.importSample'>> => importFile(sampleModelPath(), path.basename(sampleModelPath())),
+
+    'models.get': async (p: Params<'models.get'>): Promise<Result<'models.get'>> => {
+      const record = ctx.store().getModel(p.id);
+      if (!record.sourcePath || !existsSync(record.sourcePath)) {
+        throw new QuantbenchError('MODEL_FILE_MISSING', `model #${p.id} (${record.name}): its file ${record.sourcePath ?? '(none)'} is gone`, {
+          hint: 'import the model again',
+        });
+      }
+      const imported = await loadModel(record.sourcePath);
+      try {
+        const view: ModelView = {
+          model: entryOf(record, sampleModelPath()),
+          inputShape: imported.inputShape,
+          outputShape: imported.outputShape,
+          layers: imported.layers.map((l) => {
+            const kernel = kernelOf(imported.model, l.name);
+            return {
+              name: l.name,
+              className: l.className,
+              outputShape: (Array.isArray(l.outputShape[0]) ? l.outputShape[0] : l.outputShape) as (number | null)[],
+              params: l.params,
+              macs: l.macs,
+              histogram: kernel ? weightHistogram(kernel) : null,
+            };
+          }),
+          totals: {
+            params: imported.layers.reduce((s, l) => s + l.params, 0),
+            macs: imported.layers.reduce((s, l) => s + l.macs, 0),
+          },
+        };
+        return view;
+      } finally {
+        imported.model.dispose();
+      }
+    },
+  };
+}
+
+function summaryJson(imported: ImportedModel): Json {
+  return {
+    layers: imported.layers.length,
+    params: imported.layers.reduce((s, l) => s + l.params, 0),
+    inputShape: imported.inputShape,
+    kerasVersion: imported.kerasVersion ?? null,
+    classes: [...new Set(imported.layers.map((l) => l.className))],
+  };
+}
