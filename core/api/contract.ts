@@ -1,6 +1,8 @@
 import { z } from 'zod';
-// Result shapes are the core's own domain types; only their names cross into the renderer.
+// Result shapes are the core's own domain types; only their names cross into the renderer,
+// which reaches them through this file.
 import type { ListRunsResult, ParetoResult, RunComparison, RunDetail } from '../store/index';
+export type { ListRunsResult, ParetoResult, RunComparison, RunDetail, RunSummary, StoredLayer } from '../store/index';
 import type { EventName, MethodName } from './methods';
 
 /**
