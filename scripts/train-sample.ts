@@ -3,7 +3,7 @@
  * Fashion-MNIST training set and reports its accuracy on the full test set.
  *
  *   npm run train:sample -- [--epochs 5] [--batch-size 64] [--seed 1] [--learning-rate 0.003]
- *                           [--fine-tune-epochs 0] [--fine-tune-learning-rate 0.0005]
+ *                           [--fine-tune 2@0.001]
  *                           [--out FILE] [--fashion-mnist-dir DIR] [--backend wasm|cpu|tensorflow]
  *
  * Seeded: initialisers and the shuffle order come from --seed, so a run on the same backend
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openDataset } from '../core/data/dataset';
 import { evaluateFloat } from '../core/eval/float-eval';
-import { formatError } from '../core/errors';
+import { formatError, QuantbenchError } from '../core/errors';
 import { saveKeras } from '../core/model/keras-writer';
 import { initBackend, type BackendName } from '../core/train/backend';
 import { buildSampleModel, trainSampleModel } from '../core/train/sample-model';
@@ -28,8 +28,7 @@ async function main(): Promise<void> {
       'batch-size': { type: 'string', default: '64' },
       seed: { type: 'string', default: '1' },
       'learning-rate': { type: 'string', default: '0.003' },
-      'fine-tune-epochs': { type: 'string', default: '0' },
-      'fine-tune-learning-rate': { type: 'string', default: '0.0005' },
+      'fine-tune': { type: 'string', default: '2@0.001' },
       out: {
         type: 'string',
         default: path.join(root, 'resources', 'samples', 'fashion-mnist-cnn.keras'),
@@ -78,15 +77,20 @@ async function main(): Promise<void> {
     learningRate: Number(values['learning-rate']),
     ...progress,
   });
-  // A second, gentler cosine cycle with a fresh optimizer: cheaper than a longer first cycle
-  // for the last fraction of a percent.
-  const fineTuneEpochs = Number(values['fine-tune-epochs']);
-  if (fineTuneEpochs > 0) {
+  // Further cosine cycles with fresh optimizers (warm restarts): cheaper than a longer first
+  // cycle for the last fraction of a percent. Cycle i shuffles with seed + i.
+  const cycles = (values['fine-tune'] ?? '').split(',').filter(Boolean);
+  for (const [i, cycle] of cycles.entries()) {
+    const [epochs, rate] = cycle.split('@').map(Number);
+    if (!Number.isInteger(epochs) || !(rate! > 0))
+      throw new QuantbenchError('USAGE', `--fine-tune cycle "${cycle}" is not EPOCHS@RATE`, {
+        hint: 'e.g. --fine-tune 2@0.001,1@0.0005',
+      });
     await trainSampleModel(model, set, {
-      epochs: fineTuneEpochs,
+      epochs: epochs!,
       batchSize,
-      seed: seed + 1,
-      learningRate: Number(values['fine-tune-learning-rate']),
+      seed: seed + i + 1,
+      learningRate: rate!,
       ...progress,
     });
   }
