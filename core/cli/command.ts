@@ -19,7 +19,6 @@ export interface CliContext {
 
 export interface CliCommand {
   name: string;
-  summary?: string;
   /** Full usage text for `quantbench NAME --help`. */
   usage: string;
   /** Option names that take a value (others are boolean flags). */

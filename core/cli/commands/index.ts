@@ -15,6 +15,7 @@ export const commands: CommandEntry[] = [
   { name: 'inspect', summary: 'layers, shapes, parameters and MACs of a Keras, tfjs or .tflite model', load: async () => (await import('./inspect')).inspectCommand },
   { name: 'eval', summary: 'accuracy (or MSE) of a Keras or .tflite model on a dataset', load: async () => (await import('./eval')).evalCommand },
   { name: 'compress', summary: 'prune, cluster and quantize a Keras model to an int8 .tflite', load: async () => (await import('./compress')).compressCommand },
+  { name: 'finetune', summary: 'fine-tune a pruned and clustered model with its constraints held, then export int8', load: async () => (await import('../../finetune/command')).finetuneCommand },
   { name: 'runs', summary: 'list, show, compare, export and import experiment runs', load: async () => (await import('./runs')).runsCommand },
   { name: 'boards', summary: 'list serial ports and the boards recognised on them', load: async () => (await import('./boards')).boardsCommand },
   { name: 'board', summary: 'run a virtual board (host build or QEMU Cortex-M4) on a pseudo-terminal', load: async () => (await import('./board')).boardCommand },

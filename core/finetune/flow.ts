@@ -1,0 +1,137 @@
+import * as tf from '@tensorflow/tfjs';
+import { exportTflite } from '../compress/export-tflite';
+import type { LayerGraph } from '../compress/graph';
+import { checkExportedGuarantees, type LayerGuarantee } from '../compress/guarantees';
+import { writeGraphWeights } from '../compress/keras-weights';
+import { lowerKerasModel } from '../compress/lower-keras';
+import { compress, type CompressResult } from '../compress/pipeline';
+import type { QuantizeStep, Recipe } from '../compress/recipe';
+import { Runtime, decodeOutput, encodeInput } from '../runtime/index';
+import { FineTuneError } from './errors';
+import type { FineTuneConfig } from './recipe';
+import { fineTune, type FineTuneOutcome, type FineTuneRunOptions } from './run';
+import { stateFromGraph, type CompressionState } from './state';
+import type { TrainingData } from './trainer';
+
+/** Puts fine-tuned masks and centroids on a freshly lowered graph, as the compress steps left them. */
+export function applyState(
+  graph: LayerGraph,
+  state: CompressionState,
+  ks: Map<string, number>,
+): void {
+  for (const node of graph.nodes) {
+    const s = state[node.name];
+    if (!s || !node.kernel) continue;
+    if (node.folded?.length) {
+      throw new FineTuneError(
+        'FINETUNE_FOLD',
+        `layer "${node.name}" had ${node.folded.join(', ')} folded into it before fine-tuning`,
+        {
+          hint: 'keep BatchNormalization float (policy float) in recipes that fine-tune; folding after fine-tuning is not supported yet',
+        },
+      );
+    }
+    if (s.mask) node.mask = s.mask.slice();
+    if (s.cluster) {
+      const hasZero = s.cluster.assignments.some((a) => a < 0);
+      node.clusters = {
+        k: ks.get(node.name) ?? s.cluster.centroids[0]!.length + (hasZero ? 1 : 0),
+        granularity: s.cluster.granularity,
+        centroids: s.cluster.centroids.map((c) =>
+          hasZero ? Float32Array.from([0, ...c]).sort() : c.slice(),
+        ),
+        preserveSparsity: hasZero,
+      };
+    }
+  }
+}
+
+export interface FlowResult {
+  /** The recipe without fine-tuning, as the compression engine ran it. */
+  oneShot: CompressResult;
+  fineTuned: FineTuneOutcome;
+  /** Quantize step again on the fine-tuned weights, with the masks and clusters kept. */
+  final: CompressResult;
+  tflite: Uint8Array;
+  guarantees: LayerGuarantee[];
+}
+
+/**
+ * prune → cluster → fine-tune (sparsity-, cluster- and, when the recipe quantizes,
+ * quantization-aware) → quantize → export: the order the recipe's fineTune step implies.
+ * `model` is changed in place and ends holding the fine-tuned float weights.
+ */
+export async function compressWithFineTune(
+  model: tf.LayersModel,
+  recipe: Recipe,
+  config: FineTuneConfig,
+  train: TrainingData,
+  calibration: tf.Tensor,
+  run: Omit<FineTuneRunOptions, 'quantize'> = {},
+): Promise<FlowResult> {
+  const q = recipe.steps.find((s) => s.step === 'quantize') as QuantizeStep | undefined;
+  const oneShot = compress(lowerKerasModel(model), { recipe, calibration });
+  if (oneShot.folded.length) {
+    throw new FineTuneError(
+      'FINETUNE_FOLD',
+      `recipe "${recipe.name}" folds ${oneShot.folded.join(', ')} before fine-tuning`,
+      {
+        hint: 'add a quantize policy rule keeping BatchNormalization and Rescaling float (as the *-keep-rescaling-float presets do)',
+      },
+    );
+  }
+  writeGraphWeights(model, oneShot.graph);
+  const state = stateFromGraph(oneShot.graph, oneShot.policies);
+  const fineTuned = await fineTune(model, train, state, config, {
+    ...run,
+    quantize: q !== undefined,
+  });
+  const graph = lowerKerasModel(model);
+  applyState(graph, fineTuned.state, new Map(oneShot.clustered.map((c) => [c.layer, c.k])));
+  const final = compress(graph, {
+    recipe: { name: `${recipe.name}+fineTune`, steps: q ? [q] : [] },
+    calibration,
+  });
+  if (!final.quantized) {
+    throw new FineTuneError('FINETUNE_RECIPE', `recipe "${recipe.name}" has no quantize step`, {
+      hint: 'add a quantize step: the flow exports an int8 .tflite',
+    });
+  }
+  const tflite = exportTflite(final.quantized, `Quantbench ${recipe.name}+fineTune`);
+  return {
+    oneShot,
+    fineTuned,
+    final,
+    tflite,
+    guarantees: checkExportedGuarantees(tflite, final.quantized),
+  };
+}
+
+/** Top-1 accuracy of an int8 .tflite on the firmware's wasm build. */
+export async function int8Accuracy(
+  tflite: Uint8Array,
+  data: TrainingData,
+  indices?: ArrayLike<number>,
+): Promise<number> {
+  const interpreter = await Runtime.load(tflite, { name: 'fine-tuned model' });
+  const per = data.sampleShape.reduce((a, b) => a * b, 1);
+  const n = indices ? indices.length : data.count;
+  let correct = 0;
+  try {
+    for (let k = 0; k < n; k++) {
+      const i = indices ? indices[k]! : k;
+      interpreter.setInput(
+        0,
+        encodeInput(data.x.subarray(i * per, (i + 1) * per), interpreter.inputs[0]!, `sample ${i}`),
+      );
+      interpreter.invoke();
+      const out = decodeOutput(interpreter.getOutput(0), interpreter.outputs[0]!);
+      let best = 0;
+      for (let j = 1; j < out.length; j++) if (out[j]! > out[best]!) best = j;
+      if (best === data.y[i]) correct++;
+    }
+  } finally {
+    interpreter.dispose();
+  }
+  return n ? correct / n : 0;
+}
