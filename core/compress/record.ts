@@ -89,6 +89,9 @@ export function finishCompressRun(store: Store, runId: number, report: CompressR
     details: {
       sizes: report.sizes,
       outputSqnrDb: report.outputSqnrDb,
+      guarantees: report.guarantees,
+      confusion: report.confusion,
+      histograms: report.histograms,
       autoExcluded: report.autoExcluded,
       warnings: report.warnings,
       timings: report.timings,

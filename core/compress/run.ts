@@ -6,6 +6,7 @@ import { evaluateFloat } from '../eval/index';
 import { argmaxRows, ClassificationTally, SquaredErrorTally } from '../eval/metrics';
 import { toCSource } from '../export/c-source';
 import { loadModel, type ImportedModel } from '../model/index';
+import { pairedHistogram } from '../model/histogram';
 import { saveKeras } from '../model/keras-writer';
 import { Runtime, decodeOutput, encodeInput } from '../runtime/index';
 import { CompressError } from './errors';
@@ -45,6 +46,8 @@ export interface CompressJob {
   signal?: AbortSignal;
   /** Record the run (figures, per-layer report, files) in this experiment store. */
   store?: Store;
+  /** Called as soon as the run's row exists, so a caller can settle it if the job is killed. */
+  onRunStarted?: (runId: number) => void;
 }
 
 export interface Metric {
@@ -67,6 +70,10 @@ export interface CompressReport {
   sizes: SizeReport;
   layers: LayerReport[];
   guarantees: { ok: boolean; layers: LayerGuarantee[] };
+  /** Int8 predictions against labels on the evaluation data (classifiers only). */
+  confusion?: { labels: string[]; matrix: number[][] };
+  /** Per weighted layer: the imported float weights and the weights after prune/cluster, on shared bins. */
+  histograms: Record<string, { edges: number[]; before: number[]; after: number[] }>;
   autoExcluded: { layer: string; reason: string }[];
   /** BatchNormalization layers whose statistics were refreshed after pruning or clustering. */
   batchNormReestimated: string[];
@@ -174,6 +181,7 @@ export async function runCompressJob(job: CompressJob): Promise<CompressReport> 
         data,
       })
     : undefined;
+  if (runId !== undefined) job.onRunStarted?.(runId);
   try {
     const report = await compressAndMeasure({
       job,
@@ -217,6 +225,19 @@ interface JobContext {
   data: Dataset;
   calibData: Dataset;
   progress: (p: CompressProgress) => void;
+}
+
+/** Kernel histograms before and after, for the layers the compression steps touched. */
+function weightHistograms(original: tf.LayersModel, result: CompressResult): CompressReport['histograms'] {
+  const out: CompressReport['histograms'] = {};
+  for (const node of result.graph.nodes) {
+    if (!node.kernel) continue;
+    const layer = original.layers.find((l) => l.name === node.name);
+    const kernel = layer?.weights.find((w) => /(^|\/)(kernel|depthwise_kernel)$/.test(w.originalName));
+    if (!kernel) continue;
+    out[node.name] = pairedHistogram(kernel.read().dataSync() as Float32Array, node.kernel.data);
+  }
+  return out;
 }
 
 async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
@@ -313,6 +334,13 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
     sizes: sizeReport(result, bytes),
     layers: layerReports(result, exported),
     guarantees: { ok: exported.every((l) => l.ok), layers: exported },
+    confusion: classify
+      ? {
+          labels: data.source.classNames ?? classTally.confusion.map((_, i) => String(i)),
+          matrix: classTally.confusion,
+        }
+      : undefined,
+    histograms: weightHistograms(floatModel.model, result),
     autoExcluded: result.autoExcluded,
     batchNormReestimated: result.reestimated,
     warnings: [...result.warnings, ...data.notices],

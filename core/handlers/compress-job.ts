@@ -49,6 +49,7 @@ export async function compressJob(ctx: JobContext<CompressJobParams>): Promise<C
       out: p.out,
       store,
       signal: ctx.signal,
+      onRunStarted: (runId) => ctx.publish('runId', runId),
       onProgress: (progress) => {
         ctx.progress(progress.stage, overall(progress.stage, progress.fraction), progress.message);
       },

@@ -9,6 +9,13 @@ import type { HandlerContext } from './context';
 
 const jobModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'compress-job.ts');
 
+function settleAbandonedRun(ctx: HandlerContext, runId: number, cancelled: boolean, error: unknown): void {
+  const store = ctx.store();
+  if (store.getRun(runId).status !== 'running') return;
+  if (cancelled) store.cancelRun(runId);
+  else store.failRun(runId, error);
+}
+
 export function compressHandlers(ctx: HandlerContext) {
   return {
     'recipes.presets': async (): Promise<Result<'recipes.presets'>> => {
@@ -45,14 +52,13 @@ export function compressHandlers(ctx: HandlerContext) {
       );
       running.done.then(
         (result) => ctx.events.emit('onJobDone', { jobId: running.jobId, kind: 'compress', ok: true, cancelled: false, runId: result.runId }),
-        (error: unknown) =>
-          ctx.events.emit('onJobDone', {
-            jobId: running.jobId,
-            kind: 'compress',
-            ok: false,
-            cancelled: error instanceof JobCancelledError,
-            error: serializeError(error),
-          }),
+        (error: unknown) => {
+          const cancelled = error instanceof JobCancelledError;
+          const runId = running.published.get('runId') as number | undefined;
+          // A job stopped mid-step cannot settle its own run; record what happened to it here.
+          if (runId !== undefined) settleAbandonedRun(ctx, runId, cancelled, error);
+          ctx.events.emit('onJobDone', { jobId: running.jobId, kind: 'compress', ok: false, cancelled, runId, error: serializeError(error) });
+        },
       );
       return { jobId: running.jobId, kind: 'compress' };
     },

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import type { ModelEntry, ModelView, Params, Result, WeightHistogram } from '../api/contract';
+import type { ModelEntry, ModelView, Params, Result } from '../api/contract';
+import { weightHistogram } from '../model/histogram';
 import { QuantbenchError } from '../errors';
 import type { ImportedModel } from '../model/index';
 import type { Json, ModelRecord } from '../store/index';
@@ -11,22 +12,6 @@ import type { HandlerContext } from './context';
 
 const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 const importable = new Set(['.keras', '.h5', '.hdf5', '.json']);
-
-/** Evenly spaced bins over the weights' range, with zero on a bin centre so a pruning spike stays one bar. */
-export function weightHistogram(values: Float32Array, bins = 61): WeightHistogram {
-  let lo = 0;
-  let hi = 0;
-  for (const v of values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  const half = Math.max(-lo, hi, 1e-12);
-  const width = (2 * half) / bins;
-  const edges = Array.from({ length: bins + 1 }, (_, i) => -half + i * width);
-  const counts = new Array<number>(bins).fill(0);
-  for (const v of values) counts[Math.min(bins - 1, Math.floor((v + half) / width))]!++;
-  return { edges, counts, zeros: values.reduce((n, v) => n + (v === 0 ? 1 : 0), 0), total: values.length };
-}
 
 function kernelOf(model: tf.LayersModel, layerName: string): Float32Array | null {
   const layer = model.layers.find((l) => l.name === layerName);

@@ -27,6 +27,8 @@ export interface RunningJob<R = unknown> {
   kind: string;
   /** Settles with the job's result, or rejects with JobCancelledError / the job's own error. */
   done: Promise<R>;
+  /** What the job published while it ran, kept after it ends (or is killed). */
+  published: Map<string, unknown>;
 }
 
 interface Entry {
@@ -56,7 +58,7 @@ export class JobManager {
 
   constructor(private readonly options: JobManagerOptions) {
     this.workerEntry = options.workerEntry ?? path.join(here, 'worker-boot.mjs');
-    this.cancelGraceMs = options.cancelGraceMs ?? 500;
+    this.cancelGraceMs = options.cancelGraceMs ?? 800;
   }
 
   /** `params` may be a function of the new job's id, for jobs that name their outputs after it. */
@@ -66,6 +68,7 @@ export class JobManager {
     const worker = new Worker(this.workerEntry, { workerData: { jobId, job, params: resolved } });
     const entry: Entry = { kind, worker, cancelled: false, startedAt: Date.now() };
     this.jobs.set(jobId, entry);
+    const published = new Map<string, unknown>();
 
     const done = new Promise<R>((resolve, reject) => {
       let settled = false;
@@ -82,6 +85,9 @@ export class JobManager {
             break;
           case 'log':
             onLog?.(message.line, jobId);
+            break;
+          case 'publish':
+            published.set(message.key, message.value);
             break;
           case 'result':
             settle(() => resolve(message.result as R));
@@ -102,7 +108,7 @@ export class JobManager {
         );
       });
     });
-    return { jobId, kind, done };
+    return { jobId, kind, done, published };
   }
 
   /** Asks the job to stop; terminates its thread if it has not stopped within the grace period. */

@@ -7,6 +7,8 @@ export interface JobContext<P = unknown> {
   /** fraction in 0..1, or null while the amount of work is unknown. */
   progress(step: string, fraction: number | null, message?: string): void;
   log(line: string): void;
+  /** Tells the starting thread a fact it may need even if this thread is later killed (a run id). */
+  publish(key: string, value: unknown): void;
 }
 
 export type JobHandler<P = unknown, R = unknown> = (ctx: JobContext<P>) => Promise<R>;
@@ -22,6 +24,7 @@ export interface JobModule {
 export type WorkerMessage =
   | { type: 'progress'; step: string; fraction: number | null; message?: string }
   | { type: 'log'; line: string }
+  | { type: 'publish'; key: string; value: unknown }
   | { type: 'result'; result: unknown }
   | { type: 'error'; error: { name: string; code: string; message: string; hint?: string } };
 

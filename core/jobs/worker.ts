@@ -25,6 +25,7 @@ async function run(): Promise<void> {
     signal: controller.signal,
     progress: (step, fraction, message) => send({ type: 'progress', step, fraction, message }),
     log: (line) => send({ type: 'log', line }),
+    publish: (key, value) => send({ type: 'publish', key, value }),
   });
   send({ type: 'result', result });
 }
