@@ -38,6 +38,7 @@ export class Service {
       events: this.events,
       store: () => (this.storeInstance ??= openStore(options.dataDir)),
       jobs: () => (this.jobManager ??= new JobManager({ events: this.events })),
+      inlineJobs: new Map(),
     };
     this.handlers = { ...appHandlers(ctx), ...modelHandlers(ctx), ...compressHandlers(ctx), ...runHandlers(ctx), ...boardHandlers(ctx, this.launched) };
   }

@@ -1,13 +1,9 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PortEntry, Params, Result } from '../api/contract';
 import type { LaunchedBoard } from '../device/launch';
+import { randomUUID } from 'node:crypto';
 import { QuantbenchError, serializeError } from '../errors';
-import { JobCancelledError } from '../jobs/manager';
 import type { HandlerContext } from './context';
-import type { PushJobParams, PushJobResult } from './push-job';
-
-const jobModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'push-job.ts');
+import { pushJob, type PushJobParams } from './push-job';
 
 export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind: 'virtual' | 'qemu'; board: LaunchedBoard }>) {
   return {
@@ -66,22 +62,30 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
         data: p.evalLimit ? (p.data ?? run.datasetSpec ?? undefined) : undefined,
         limit: p.evalLimit,
       };
-      const running = ctx.jobs().start<PushJobResult>('push', { module: jobModule, export: 'pushJob' }, params, (line, jobId) =>
-        ctx.events.emit('onJobLog', { jobId, line }),
+      const jobId = randomUUID();
+      const controller = new AbortController();
+      ctx.inlineJobs.set(jobId, controller);
+      const startedAt = Date.now();
+      const done = pushJob(
+        {
+          jobId,
+          params,
+          signal: controller.signal,
+          log: (line) => ctx.events.emit('onJobLog', { jobId, line }),
+          progress: (step, fraction, message) => {
+            const elapsed = (Date.now() - startedAt) / 1000;
+            const etaSeconds = fraction && fraction > 0 ? (elapsed * (1 - fraction)) / fraction : null;
+            ctx.events.emit('onJobProgress', { jobId, kind: 'push', step, fraction, message, etaSeconds });
+          },
+        },
+        ctx.store(),
       );
-      running.done.then(
-        () => ctx.events.emit('onJobDone', { jobId: running.jobId, kind: 'push', ok: true, cancelled: false, runId: p.runId }),
+      done.then(
+        () => ctx.events.emit('onJobDone', { jobId, kind: 'push', ok: true, cancelled: false, runId: p.runId }),
         (error: unknown) =>
-          ctx.events.emit('onJobDone', {
-            jobId: running.jobId,
-            kind: 'push',
-            ok: false,
-            cancelled: error instanceof JobCancelledError,
-            runId: p.runId,
-            error: serializeError(error),
-          }),
-      );
-      return { jobId: running.jobId, kind: 'push' };
+          ctx.events.emit('onJobDone', { jobId, kind: 'push', ok: false, cancelled: controller.signal.aborted, runId: p.runId, error: serializeError(error) }),
+      ).finally(() => ctx.inlineJobs.delete(jobId));
+      return { jobId, kind: 'push' };
     },
   };
 }

@@ -63,6 +63,13 @@ export function compressHandlers(ctx: HandlerContext) {
       return { jobId: running.jobId, kind: 'compress' };
     },
 
-    'jobs.cancel': async (p: Params<'jobs.cancel'>): Promise<Result<'jobs.cancel'>> => ({ cancelled: ctx.jobs().cancel(p.jobId) }),
+    'jobs.cancel': async (p: Params<'jobs.cancel'>): Promise<Result<'jobs.cancel'>> => {
+      const inline = ctx.inlineJobs.get(p.jobId);
+      if (inline) {
+        inline.abort(new Error('cancelled by the user'));
+        return { cancelled: true };
+      }
+      return { cancelled: ctx.jobs().cancel(p.jobId) };
+    },
   };
 }

@@ -9,4 +9,6 @@ export interface HandlerContext {
   events: EventHub;
   store(): Store;
   jobs(): JobManager;
+  /** Jobs that run on the service's own thread (board I/O), cancelled through their controller. */
+  inlineJobs: Map<string, AbortController>;
 }

@@ -1,7 +1,9 @@
-// Runs inside a job worker thread: push a run's .tflite to a board, measure, record.
+// Push a run's .tflite to a board, measure, record. It runs on the service's own thread:
+// the serial port binding receives no data when opened from a worker thread, and the work
+// is mostly waiting on the link.
 import { pushModel, type PushResult } from '../device/push';
 import type { JobContext } from '../jobs/types';
-import { openStore } from '../store/index';
+import type { Store } from '../store/index';
 
 export interface PushJobParams {
   dataDir: string;
@@ -18,9 +20,8 @@ export interface PushJobResult {
   result: PushResult;
 }
 
-export async function pushJob(ctx: JobContext<PushJobParams>): Promise<PushJobResult> {
+export async function pushJob(ctx: Omit<JobContext<PushJobParams>, 'publish'>, store: Store): Promise<PushJobResult> {
   const p = ctx.params;
-  const store = openStore(p.dataDir);
   let boardId: number | undefined;
   try {
     const result = await pushModel({
@@ -57,7 +58,5 @@ export async function pushJob(ctx: JobContext<PushJobParams>): Promise<PushJobRe
       store.recordDeviceRun({ runId: p.runId, boardId, status: ctx.signal.aborted ? 'cancelled' : 'failed', error: error instanceof Error ? error.message : String(error) });
     }
     throw error;
-  } finally {
-    store.close();
   }
 }
