@@ -11,7 +11,8 @@ import { repoRoot } from '../helpers/cli';
 import { startServeProcess, type ServeProcess } from '../helpers/serve';
 import { tempDir } from '../helpers/tmp';
 
-const screenshots = path.join(repoRoot, 'docs', 'screenshots');
+// QUANTBENCH_SCREENSHOTS=1 refreshes the pictures in docs/; otherwise they go to a temp dir.
+const screenshots = process.env.QUANTBENCH_SCREENSHOTS ? path.join(repoRoot, 'docs', 'screenshots') : tempDir('quantbench-shots-');
 const skip = missingChromium() || (existsSync(sampleModelPath()) ? false : `sample model missing at ${sampleModelPath()} (npm run train:sample)`);
 // Evaluating 1,000 test images keeps the whole walk within a few minutes on two cores.
 const EVAL_LIMIT = '1000';

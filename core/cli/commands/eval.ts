@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import type { TfliteEvalResult } from '../../eval/tflite-eval';
 import path from 'node:path';
 import { openDataset } from '../../data/dataset';
 import { QuantbenchError } from '../../errors';
@@ -17,7 +19,7 @@ function numberList(options: Record<string, string | boolean>, name: string): nu
   return values;
 }
 
-function human(result: FloatEvalResult, model: string): string {
+function human(result: FloatEvalResult | TfliteEvalResult, model: string): string {
   const head = [
     `model       ${model}`,
     `dataset     ${result.dataset} (${result.samples} samples)`,
@@ -82,14 +84,35 @@ Evaluates a Keras (.keras, .h5) or tfjs (model.json) model in float32 on a datas
     const backend = stringOption(ctx.options, 'backend');
     if (backend !== undefined && !['tensorflow', 'wasm', 'cpu'].includes(backend))
       throw new UsageError(`--backend must be tensorflow, wasm or cpu, got "${backend}"`);
+    const preprocessing = {
+      scale: numberOption(ctx.options, 'input-scale') ?? 1,
+      offset: numberOption(ctx.options, 'input-offset') ?? 0,
+      mean: numberList(ctx.options, 'input-mean'),
+      std: numberList(ctx.options, 'input-std'),
+    };
     if (path.extname(modelPath).toLowerCase() === '.tflite') {
-      throw new QuantbenchError(
-        'EVAL_TFLITE',
-        `${modelPath}: evaluating .tflite models is not available in this build`,
-        {
-          hint: 'evaluate the Keras model this .tflite came from',
-        },
+      // The same C runtime the board runs, compiled to wasm: int8 and float .tflite alike.
+      const bytes = await readFile(modelPath).catch((error: Error) => {
+        throw new QuantbenchError('EVAL_MODEL_UNREADABLE', `${modelPath}: ${error.message}`, { hint: 'check the path' });
+      });
+      const { Runtime } = await import('../../runtime/index');
+      const probe = await Runtime.load(bytes, { name: modelPath });
+      // The dataset is fitted to one sample: the shape without its batch axis.
+      const inputShape = probe.inputs[0]!.shape.slice(1);
+      probe.dispose();
+      const dataset = await openDataset(spec, {
+        inputShape,
+        limit,
+        fashionMnist: { dir: stringOption(ctx.options, 'fashion-mnist-dir') },
+        preprocessing,
+      });
+      for (const notice of dataset.notices) ctx.stderr.write(`note: ${notice}\n`);
+      const { evaluateTflite } = await import('../../eval/tflite-eval');
+      const result = await evaluateTflite(bytes, modelPath, dataset, { signal: ctx.signal });
+      emit(ctx, { model: path.resolve(modelPath), format: 'tflite', ...result }, () =>
+        `${human(result, path.resolve(modelPath))}\narena       ${result.arenaBytes} bytes`,
       );
+      return 0;
     }
 
     await initBackend(backend as BackendName | undefined);
@@ -98,12 +121,7 @@ Evaluates a Keras (.keras, .h5) or tfjs (model.json) model in float32 on a datas
       inputShape: imported.inputShape.slice(1),
       limit,
       fashionMnist: { dir: stringOption(ctx.options, 'fashion-mnist-dir') },
-      preprocessing: {
-        scale: numberOption(ctx.options, 'input-scale') ?? 1,
-        offset: numberOption(ctx.options, 'input-offset') ?? 0,
-        mean: numberList(ctx.options, 'input-mean'),
-        std: numberList(ctx.options, 'input-std'),
-      },
+      preprocessing,
     });
     for (const notice of dataset.notices) ctx.stderr.write(`note: ${notice}\n`);
     let lastPercent = -1;
