@@ -54,7 +54,6 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
         });
       }
       const params: PushJobParams = {
-        dataDir: ctx.dataDir,
         runId: p.runId,
         port: p.port,
         model: tflite.path,

@@ -6,7 +6,6 @@ import type { JobContext } from '../jobs/types';
 import type { Store } from '../store/index';
 
 export interface PushJobParams {
-  dataDir: string;
   runId: number;
   port: string;
   model: string;
