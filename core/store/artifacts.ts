@@ -57,7 +57,9 @@ export class ArtifactFiles {
   /** Milliseconds since the file was written, or undefined when it is not there. */
   ageMs(sha256: string, now = Date.now()): number | undefined {
     try {
-      return now - statSync(this.pathFor(sha256)).mtimeMs;
+      // File times have sub-millisecond precision and Date.now() does not: a file written
+      // this very millisecond can look younger than zero.
+      return Math.max(0, now - statSync(this.pathFor(sha256)).mtimeMs);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
