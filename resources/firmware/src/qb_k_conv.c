@@ -27,8 +27,11 @@ static qb_status read_conv(qb_interpreter *it, const qb_op *op, int depthwise, c
   p->act = qb_opt_int(it, op, 3 + base, 0, 1);
   p->dil_w = qb_opt_int(it, op, 4 + base, 1, 4);
   p->dil_h = qb_opt_int(it, op, 5 + base, 1, 4);
-  if (padding < 0 || padding > 1 || p->stride_w <= 0 || p->stride_h <= 0 || p->dil_w <= 0 || p->dil_h <= 0 || p->act == INT32_MIN)
-    return qb_kernel_error(it, op, QB_ERR_MODEL_INVALID, "bad options (padding, stride or dilation)");
+  /* Bounded so index arithmetic in the loops stays far from int32 overflow on a corrupt file. */
+  if (padding < 0 || padding > 1 || p->stride_w <= 0 || p->stride_h <= 0 || p->dil_w <= 0 || p->dil_h <= 0 || p->act == INT32_MIN ||
+      p->stride_w > QB_MAX_WINDOW || p->stride_h > QB_MAX_WINDOW || (int64_t)(fh - 1) * p->dil_h > QB_MAX_WINDOW ||
+      (int64_t)(fw - 1) * p->dil_w > QB_MAX_WINDOW || p->depth_multiplier > QB_MAX_WINDOW)
+    return qb_kernel_error(it, op, QB_ERR_MODEL_INVALID, "bad options (padding, stride, dilation or depth multiplier)");
   if (qb_out_size(padding, ih, fh, p->stride_h, p->dil_h) != oh || qb_out_size(padding, iw, fw, p->stride_w, p->dil_w) != ow)
     return qb_kernel_error(it, op, QB_ERR_KERNEL, "output shape does not match padding and stride");
   p->pad_h = qb_padding(p->stride_h, p->dil_h, ih, fh, oh);
@@ -159,7 +162,7 @@ qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op) {
   if (!qb_nhwc(in, &n, &ih, &iw, &ic) || !qb_nhwc(f, &one, &fh, &fw, &oc) || !qb_nhwc(out, &on, &oh, &ow, &occ))
     return qb_kernel_error(it, op, QB_ERR_KERNEL, "tensors must be 4-D");
   if ((st = read_conv(it, op, 1, &p, ih, iw, fh, fw, oh, ow)) != QB_OK) return st;
-  if (one != 1 || occ != oc || on != n || p.depth_multiplier <= 0 || ic * p.depth_multiplier != oc)
+  if (one != 1 || occ != oc || on != n || p.depth_multiplier <= 0 || (int64_t)ic * p.depth_multiplier != oc)
     return qb_kernel_error(it, op, QB_ERR_KERNEL, "channel counts do not match the depth multiplier");
   if (in->type == QB_TYPE_INT8 && f->type == QB_TYPE_INT8 && out->type == QB_TYPE_INT8) {
     const int8_t *x = (const int8_t *)qb_tensor_data(it, in), *w = (const int8_t *)qb_tensor_data(it, f);

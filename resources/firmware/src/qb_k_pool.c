@@ -12,7 +12,9 @@ qb_status qb_k_pool(qb_interpreter *it, const qb_op *op, int is_max) {
   fw = qb_opt_int(it, op, 3, 0, 4);
   fh = qb_opt_int(it, op, 4, 0, 4);
   act = qb_opt_int(it, op, 5, 0, 1);
-  if (padding < 0 || padding > 1 || sw <= 0 || sh <= 0 || fw <= 0 || fh <= 0 || act == INT32_MIN)
+  /* Bounded so index arithmetic below stays far from int32 overflow on a corrupt file. */
+  if (padding < 0 || padding > 1 || sw <= 0 || sh <= 0 || fw <= 0 || fh <= 0 || act == INT32_MIN || sw > QB_MAX_WINDOW ||
+      sh > QB_MAX_WINDOW || fw > QB_MAX_WINDOW || fh > QB_MAX_WINDOW)
     return qb_kernel_error(it, op, QB_ERR_MODEL_INVALID, "bad pool options");
   if (qb_out_size(padding, ih, fh, sh, 1) != oh || qb_out_size(padding, iw, fw, sw, 1) != ow)
     return qb_kernel_error(it, op, QB_ERR_KERNEL, "output shape does not match padding and stride");

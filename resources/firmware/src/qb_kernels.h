@@ -16,6 +16,9 @@ int qb_act_range_float(int32_t act, float *lo, float *hi);
 int qb_act_range_int8(int32_t act, const qb_tensor *out, int32_t *lo, int32_t *hi);
 
 /* Output size and leading padding as TFLite's ComputePaddingHeightWidth. */
+/* Largest stride, window extent or depth multiplier a model may use (far above any real one). */
+#define QB_MAX_WINDOW 0x100000
+
 int32_t qb_out_size(int32_t padding, int32_t in, int32_t filter, int32_t stride, int32_t dilation);
 int32_t qb_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter, int32_t out);
 

@@ -52,16 +52,20 @@ int qb_act_range_int8(int32_t act, const qb_tensor *out, int32_t *lo, int32_t *h
   }
 }
 
+/* Strides and dilations come from the file unchecked: work in 64 bits so a corrupt option
+   gives a shape mismatch (an error), never a signed overflow. */
 int32_t qb_out_size(int32_t padding, int32_t in, int32_t filter, int32_t stride, int32_t dilation) {
-  int32_t eff = (filter - 1) * dilation + 1;
+  int64_t eff = (int64_t)(filter - 1) * dilation + 1;
+  int64_t size;
   if (stride <= 0) return -1;
-  return padding == 0 ? (in + stride - 1) / stride : (in + stride - eff) / stride;
+  size = padding == 0 ? ((int64_t)in + stride - 1) / stride : ((int64_t)in + stride - eff) / stride;
+  return size < 0 || size > INT32_MAX ? -1 : (int32_t)size;
 }
 
 int32_t qb_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter, int32_t out) {
-  int32_t eff = (filter - 1) * dilation + 1;
-  int32_t total = (out - 1) * stride + eff - in;
-  return total > 0 ? total / 2 : 0;
+  int64_t eff = (int64_t)(filter - 1) * dilation + 1;
+  int64_t total = (int64_t)(out - 1) * stride + eff - in;
+  return total > 0 && total / 2 <= INT32_MAX ? (int32_t)(total / 2) : 0;
 }
 
 int qb_nhwc(const qb_tensor *t, int32_t *n, int32_t *h, int32_t *w, int32_t *c) {
