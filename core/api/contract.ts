@@ -1,6 +1,7 @@
 import { z } from 'zod';
 // Result shapes are the core's own domain types; only their names cross into the renderer,
 // which reaches them through this file.
+import type { Histogram as WeightHistogram } from '../model/histogram';
 import type { ListRunsResult, ParetoResult, RunComparison, RunDetail } from '../store/index';
 export type { ListRunsResult, ParetoResult, RunComparison, RunDetail, RunSummary, StoredLayer } from '../store/index';
 import type { EventName, MethodName } from './methods';
@@ -59,13 +60,8 @@ export const RunSort = z
   })
   .strict();
 
-export interface WeightHistogram {
-  /** bins + 1 edges, symmetric around zero. */
-  edges: number[];
-  counts: number[];
-  zeros: number;
-  total: number;
-}
+/** The histogram the model importer computes; one shape for the core and the UI. */
+export type { Histogram as WeightHistogram } from '../model/histogram';
 
 export interface ModelEntry {
   id: number;
