@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { Runtime, quantizeInt8, type Interpreter, type TensorData } from '../../core/runtime';
-import { readTflite, writeTflite } from '../../core/tflite';
+import { readTflite, writeTflite, type FullyConnectedOptions } from '../../core/tflite';
+import {
+  AD01_FEATURES,
+  AD01_FRAMES,
+  ad01Frames,
+  evaluateDenseTfliteFloat64,
+  frameErrors,
+  tfliteFloats,
+} from '../helpers/ad01';
 import { missingSharedModels, sharedModel } from '../helpers/shared-models';
 import {
   closeTfliteReference,
@@ -34,7 +42,6 @@ const skip =
   );
 
 const load = (name: string) => new Uint8Array(readFileSync(sharedModel(name)));
-const adFrames = () => new Float32Array(load('ad01_input_normal_id_01_00000000.bin').buffer);
 
 /** A 32x32x3 int8 image of 4x4 random colour blocks (input scale 1, zero point -128): closer
  * to a photo than per-pixel noise, which drives activations to extremes. */
@@ -113,7 +120,7 @@ describe('agreement with the real TFLite runtime', { skip }, () => {
   it('ad01_int8.tflite on the 40 real input frames stays within 3 steps of TFLite', async () => {
     const interpreter = await Runtime.load(load('ad01_int8.tflite'), { name: 'ad01_int8' });
     const { scale, zeroPoint } = interpreter.inputs[0];
-    const frames = adFrames();
+    const frames = ad01Frames();
     const samples = Array.from({ length: 40 }, (_, f) => [
       quantizeInt8(frames.subarray(f * 640, f * 640 + 640), scale, zeroPoint),
     ]);
@@ -161,25 +168,167 @@ describe('agreement with the real TFLite runtime', { skip }, () => {
     });
   }
 
-  for (const [name, make] of [
-    ['pretrainedResnet.tflite', (s: number) => randomFloat32(3072, 300 + s)],
-    ['ad01_fp32.tflite', (s: number) => adFrames().slice(s * 640, s * 640 + 640)],
-  ] as const) {
-    it(`${name}: float32 outputs within 1e-4 relative of TFLite`, async () => {
-      const interpreter = await Runtime.load(load(name), { name });
-      const samples = Array.from({ length: 8 }, (_, s) => [make(s)]);
-      const ours = runOurs(interpreter, samples);
-      const ref = (await runTfliteReference(load(name), samples)).map((o) => o[0]);
-      ours.forEach((o, s) => {
-        for (let i = 0; i < o.length; i++) {
-          const r = Number(ref[s][i]);
-          const d = Math.abs(Number(o[i]) - r);
-          assert.ok(
-            d <= 1e-4 * Math.abs(r) + 1e-6,
-            `${name} sample ${s} output ${i}: ${o[i]} vs ${r}`,
-          );
-        }
-      });
+  it('pretrainedResnet.tflite: float32 outputs within 1e-4 relative of TFLite', async () => {
+    const name = 'pretrainedResnet.tflite';
+    const interpreter = await Runtime.load(load(name), { name });
+    const samples = Array.from({ length: 8 }, (_, s) => [randomFloat32(3072, 300 + s)]);
+    const ours = runOurs(interpreter, samples);
+    const ref = (await runTfliteReference(load(name), samples)).map((o) => o[0]);
+    ours.forEach((o, s) => {
+      for (let i = 0; i < o.length; i++) {
+        const r = Number(ref[s][i]);
+        const d = Math.abs(Number(o[i]) - r);
+        assert.ok(
+          d <= 1e-4 * Math.abs(r) + 1e-6,
+          `${name} sample ${s} output ${i}: ${o[i]} vs ${r}`,
+        );
+      }
     });
-  }
+  });
+
+  it('ad01_fp32.tflite: float32 outputs within 1e-4 relative of TFLite on the 40 real frames', async (t) => {
+    const interpreter = await Runtime.load(load('ad01_fp32.tflite'), { name: 'ad01_fp32' });
+    const frames = ad01Frames();
+    const samples = Array.from({ length: AD01_FRAMES }, (_, f) => [
+      frames.slice(f * AD01_FEATURES, (f + 1) * AD01_FEATURES),
+    ]);
+    const ours = runOurs(interpreter, samples).flatMap((o) => Array.from(o as Float32Array));
+    const ref = (await runTfliteReference(load('ad01_fp32.tflite'), samples)).flatMap((o) =>
+      Array.from(o[0] as Float32Array),
+    );
+    const errors = frameErrors(ours, ref, AD01_FEATURES);
+    t.diagnostic(JSON.stringify(errors));
+    // Relative error of each output frame as a vector; single elements see the first layer's
+    // cancellation (see the float64 comparison below), bounded at twice that.
+    assert.ok(errors.worstRelative < 1e-4, JSON.stringify(errors));
+    assert.ok(errors.worstElementOfRange < 2e-4, JSON.stringify(errors));
+  });
 });
+
+/**
+ * TFLite's reference FULLY_CONNECTED for float32 (reference_ops::FullyConnected): the products
+ * summed in input order in a float32 accumulator starting at 0, then the bias, then the clamp.
+ * Math.fround after each step makes JavaScript round exactly as float32 hardware does. Layers
+ * where `float32Sum` is false sum in float64 instead, to see where the rounding error comes from.
+ */
+function emulateDenseTflite(
+  model: ReturnType<typeof readTflite>,
+  frames: Float32Array,
+  float32Sum: (layer: number) => boolean,
+): Float64Array {
+  const graph = model.subgraphs[0];
+  const layers = graph.operators.map((op, k) => ({
+    units: graph.tensors[op.inputs[1]].shape[0],
+    depth: graph.tensors[op.inputs[1]].shape[1],
+    w: tfliteFloats(model, op.inputs[1]),
+    b: tfliteFloats(model, op.inputs[2]),
+    relu: (op.options as FullyConnectedOptions).fusedActivationFunction === 'RELU',
+    f32: float32Sum(k),
+  }));
+  const out = new Float64Array(AD01_FRAMES * AD01_FEATURES);
+  for (let f = 0; f < AD01_FRAMES; f++) {
+    let x = Float64Array.from(frames.subarray(f * AD01_FEATURES, (f + 1) * AD01_FEATURES));
+    for (const { units, depth, w, b, relu, f32 } of layers) {
+      const y = new Float64Array(units);
+      for (let u = 0; u < units; u++) {
+        let total = 0;
+        if (f32) {
+          for (let d = 0; d < depth; d++)
+            total = Math.fround(total + Math.fround(x[d] * w[u * depth + d]));
+          total = Math.fround(total + b[u]);
+        } else {
+          for (let d = 0; d < depth; d++) total += x[d] * w[u * depth + d];
+          total += b[u];
+        }
+        y[u] = relu && total < 0 ? 0 : total;
+      }
+      x = y;
+    }
+    out.set(x, f * AD01_FEATURES);
+  }
+  return out;
+}
+
+/** Largest sum of |product| over |result| among the first layer's positive outputs: the cancellation. */
+function firstLayerCancellation(
+  model: ReturnType<typeof readTflite>,
+  frames: Float32Array,
+): number {
+  const op = model.subgraphs[0].operators[0];
+  const w = tfliteFloats(model, op.inputs[1]);
+  const b = tfliteFloats(model, op.inputs[2]);
+  const units = b.length;
+  let worst = 0;
+  for (let f = 0; f < AD01_FRAMES; f++)
+    for (let u = 0; u < units; u++) {
+      let sum = b[u];
+      let magnitude = Math.abs(b[u]);
+      for (let d = 0; d < AD01_FEATURES; d++) {
+        const p = frames[f * AD01_FEATURES + d] * w[u * AD01_FEATURES + d];
+        sum += p;
+        magnitude += Math.abs(p);
+      }
+      if (sum > 0) worst = Math.max(worst, magnitude / sum);
+    }
+  return worst;
+}
+
+describe(
+  'ad01_fp32.tflite in our runtime, against its own weights',
+  {
+    skip: missingSharedModels('ad01_fp32.tflite', 'ad01_input_normal_id_01_00000000.bin'),
+  },
+  () => {
+    const model = () => readTflite(load('ad01_fp32.tflite'));
+    const run = async () => {
+      const interpreter = await Runtime.load(load('ad01_fp32.tflite'), { name: 'ad01_fp32' });
+      const frames = ad01Frames();
+      const ours = new Float32Array(frames.length);
+      for (let f = 0; f < AD01_FRAMES; f++) {
+        interpreter.setInput(0, frames.slice(f * AD01_FEATURES, (f + 1) * AD01_FEATURES));
+        interpreter.invoke();
+        ours.set(interpreter.getOutput(0) as Float32Array, f * AD01_FEATURES);
+      }
+      interpreter.dispose();
+      return { frames, ours };
+    };
+
+    it("computes every output bit for bit as TFLite's reference float32 kernel does", async () => {
+      const { frames, ours } = await run();
+      const expected = emulateDenseTflite(model(), frames, () => true);
+      for (let i = 0; i < ours.length; i++)
+        assert.ok(
+          Object.is(ours[i], expected[i]),
+          `frame ${Math.floor(i / AD01_FEATURES)} output ${i % AD01_FEATURES}: ${ours[i]} vs ${expected[i]}`,
+        );
+    });
+
+    it('agrees with a float64 evaluation of the same weights on the 40 real frames (relative error < 1e-4)', async (t) => {
+      const { frames, ours } = await run();
+      const errors = frameErrors(ours, evaluateDenseTfliteFloat64(model(), frames), AD01_FEATURES);
+      t.diagnostic(JSON.stringify(errors));
+      assert.ok(errors.worstRelative < 1e-4, JSON.stringify(errors));
+      // Single outputs move by about 1e-4 of the frame's range: the first layer's float32 sum
+      // (next test), which any float32 runtime has in some order.
+      assert.ok(errors.worstElementOfRange < 2e-4, JSON.stringify(errors));
+    });
+
+    it('owes that error to the float32 sum in the first layer, where the products cancel', (t) => {
+      const frames = ad01Frames();
+      const exact = evaluateDenseTfliteFloat64(model(), frames);
+      const error = (float32Sum: (layer: number) => boolean) =>
+        frameErrors(emulateDenseTflite(model(), frames, float32Sum), exact, AD01_FEATURES)
+          .worstElementOfRange;
+      const all = error(() => true);
+      const firstOnly = error((k) => k === 0);
+      const allButFirst = error((k) => k > 0);
+      const cancellation = firstLayerCancellation(model(), frames);
+      t.diagnostic(
+        `float32 sums everywhere ${all}, in the first layer only ${firstOnly}, everywhere else ${allButFirst}; first-layer sum of |products| up to ${cancellation.toExponential(2)} times the output`,
+      );
+      assert.ok(firstOnly > 0.9 * all, `first layer alone: ${firstOnly} of ${all}`);
+      assert.ok(allButFirst < 0.05 * all, `other layers: ${allButFirst} of ${all}`);
+      assert.ok(cancellation > 1e4, `cancellation ${cancellation}`);
+    });
+  },
+);
