@@ -3,11 +3,16 @@
  * Fashion-MNIST training set and reports its accuracy on the full test set.
  *
  *   npm run train:sample -- [--epochs 5] [--batch-size 64] [--seed 1] [--learning-rate 0.003]
- *                           [--fine-tune 2@0.001]
+ *                           [--fine-tune 2@0.001,2@0.0005] [--resume FILE@N]
  *                           [--out FILE] [--fashion-mnist-dir DIR] [--backend wasm|cpu|tensorflow]
  *
  * Seeded: initialisers and the shuffle order come from --seed, so a run on the same backend
  * reproduces the committed file's accuracy.
+ *
+ * --resume FILE@N starts from FILE as the state after the main run and the first N fine-tune
+ * cycles, and runs only the cycles after those. Every cycle starts a fresh optimizer and
+ * shuffles with its own seed, so appending a cycle this way gives the same model as the whole
+ * schedule from scratch, in a fraction of the time.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { openDataset } from '../core/data/dataset';
 import { evaluateFloat } from '../core/eval/float-eval';
 import { formatError, QuantbenchError } from '../core/errors';
+import { loadModel } from '../core/model/index';
 import { saveKeras } from '../core/model/keras-writer';
 import { initBackend, type BackendName } from '../core/train/backend';
 import { buildSampleModel, trainSampleModel } from '../core/train/sample-model';
@@ -28,7 +34,8 @@ async function main(): Promise<void> {
       'batch-size': { type: 'string', default: '64' },
       seed: { type: 'string', default: '1' },
       'learning-rate': { type: 'string', default: '0.003' },
-      'fine-tune': { type: 'string', default: '2@0.001' },
+      'fine-tune': { type: 'string', default: '2@0.001,2@0.0005' },
+      resume: { type: 'string' },
       out: {
         type: 'string',
         default: path.join(root, 'resources', 'samples', 'fashion-mnist-cnn.keras'),
@@ -43,7 +50,10 @@ async function main(): Promise<void> {
   for (const notice of train.notices) process.stderr.write(`note: ${notice}\n`);
   const all = (await train.batches(train.count).next()).value!;
 
-  const model = buildSampleModel(Number(values.seed));
+  const resume = values.resume ? parseResume(values.resume) : undefined;
+  const model = resume
+    ? (await loadModel(resume.file)).model
+    : buildSampleModel(Number(values.seed));
   const set = { x: all.x, y: all.y as Int32Array, count: all.size };
   const progress = {
     onStep: ({
@@ -70,17 +80,19 @@ async function main(): Promise<void> {
   const started = performance.now();
   const seed = Number(values.seed);
   const batchSize = Number(values['batch-size']);
-  await trainSampleModel(model, set, {
-    epochs: Number(values.epochs),
-    batchSize,
-    seed,
-    learningRate: Number(values['learning-rate']),
-    ...progress,
-  });
+  if (!resume)
+    await trainSampleModel(model, set, {
+      epochs: Number(values.epochs),
+      batchSize,
+      seed,
+      learningRate: Number(values['learning-rate']),
+      ...progress,
+    });
   // Further cosine cycles with fresh optimizers (warm restarts): cheaper than a longer first
   // cycle for the last fraction of a percent. Cycle i shuffles with seed + i.
   const cycles = (values['fine-tune'] ?? '').split(',').filter(Boolean);
   for (const [i, cycle] of cycles.entries()) {
+    if (resume && i < resume.cyclesDone) continue;
     const [epochs, rate] = cycle.split('@').map(Number);
     if (!Number.isInteger(epochs) || !(rate! > 0))
       throw new QuantbenchError('USAGE', `--fine-tune cycle "${cycle}" is not EPOCHS@RATE`, {
@@ -114,6 +126,16 @@ async function main(): Promise<void> {
       2,
     ) + '\n',
   );
+}
+
+function parseResume(spec: string): { file: string; cyclesDone: number } {
+  const at = spec.lastIndexOf('@');
+  const cyclesDone = Number(spec.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(cyclesDone) || cyclesDone < 0)
+    throw new QuantbenchError('USAGE', `--resume "${spec}" is not FILE@N`, {
+      hint: 'e.g. --resume resources/samples/fashion-mnist-cnn.keras@1: the file after the first fine-tune cycle',
+    });
+  return { file: spec.slice(0, at), cyclesDone };
 }
 
 main().catch((error: unknown) => {
