@@ -1,5 +1,14 @@
 import { WEIGHTED_OPS, outputChannels, type GraphNode, type LayerGraph } from './graph';
-import { applyMasks } from './prune';
+import { applyMasks, type StepData } from './prune';
+import {
+  MAX_FIELD,
+  elementImportance,
+  fieldSize,
+  layerStats,
+  refineCentroids,
+  relativeOutputError,
+  requireSamples,
+} from './reconstruct';
 import type { ClusterStep } from './recipe';
 import { layerFilter } from './select';
 
@@ -91,6 +100,8 @@ export function kmeans1d(
   init: ClusterInit,
   random: () => number,
   maxIterations: number,
+  /** How much each value's distance counts (1 each when absent). */
+  weights?: Float64Array,
 ): KMeansResult {
   if (values.length === 0) return { centroids: new Float64Array(0), inertia: 0, iterations: 0 };
   const centroids = initCentroids(values, Math.min(k, values.length), init, random);
@@ -109,8 +120,9 @@ export function kmeans1d(
     const sum = new Float64Array(centroids.length);
     const count = new Float64Array(centroids.length);
     for (let i = 0; i < values.length; i++) {
-      sum[assign[i]] += values[i];
-      count[assign[i]]++;
+      const wt = weights ? weights[i] : 1;
+      sum[assign[i]] += wt * values[i];
+      count[assign[i]] += wt;
     }
     for (let j = 0; j < centroids.length; j++) if (count[j] > 0) centroids[j] = sum[j] / count[j];
     centroids.sort();
@@ -118,7 +130,7 @@ export function kmeans1d(
   let inertia = 0;
   for (let i = 0; i < values.length; i++) {
     const d = values[i] - centroids[nearest(centroids, values[i])];
-    inertia += d * d;
+    inertia += (weights ? weights[i] : 1) * d * d;
   }
   return { centroids, inertia, iterations };
 }
@@ -131,6 +143,11 @@ export interface ClusterRecord {
   /** Most distinct values in any one group afterwards (zero included). */
   maxDistinct: number;
   inertia: number;
+  /**
+   * With refine: the layer's output error against the original on the samples, relative to
+   * the output's energy, with k-means centroids and with the re-solved ones.
+   */
+  outputError?: { kmeans: number; refined: number };
 }
 
 /**
@@ -145,12 +162,22 @@ function clusterGroup(
   preserve: boolean,
   step: ClusterStep,
   random: () => number,
+  importance?: Float64Array,
 ): { centroids: Float32Array; inertia: number } {
   const live = preserve ? indices.filter((i) => w[i] !== 0) : indices;
   const hasZeroCluster = preserve && live.length < indices.length;
   const free = hasZeroCluster ? k - 1 : k;
   const values = Float32Array.from(live, (i) => w[i]);
-  const { centroids, inertia } = kmeans1d(values, free, step.init, random, step.maxIterations);
+  // A weight on an input that never fires gets a small share, never none: k-means needs mass.
+  const weights = importance && Float64Array.from(live, (i) => importance[i]! + 1e-12);
+  const { centroids, inertia } = kmeans1d(
+    values,
+    free,
+    step.init,
+    random,
+    step.maxIterations,
+    weights,
+  );
   const c32 = Float32Array.from(centroids);
   for (const i of live) w[i] = c32[nearest(centroids, w[i])];
   const all = hasZeroCluster ? Float32Array.from([0, ...c32]).sort() : c32;
@@ -173,11 +200,16 @@ export function distinctCount(values: ArrayLike<number>, indices?: number[]): nu
   return s.size;
 }
 
-/** Weight clustering as the recipe's cluster step says; returns what it did per layer. */
-export function cluster(graph: LayerGraph, step: ClusterStep): ClusterRecord[] {
+/**
+ * Weight clustering as the recipe's cluster step says; returns what it did per layer. With
+ * refine, layers are taken in graph order on `data` so each one's centroids are solved on the
+ * inputs the clustered layers before it produce.
+ */
+export function cluster(graph: LayerGraph, step: ClusterStep, data?: StepData): ClusterRecord[] {
   const chosen = layerFilter(step.include, step.exclude);
   const random = seededRandom(step.seed);
   const records: ClusterRecord[] = [];
+  const samples = step.refine ? requireSamples(data?.samples, 'cluster') : undefined;
   for (const node of graph.nodes) {
     if (!node.kernel || !WEIGHTED_OPS.has(node.op) || !chosen(node)) continue;
     // A pruned layer keeps its zeros whatever the step says: masks are re-applied below.
@@ -185,10 +217,33 @@ export function cluster(graph: LayerGraph, step: ClusterStep): ClusterRecord[] {
     const groups = groupsOf(node, step.granularity);
     const centroids: Float32Array[] = [];
     let inertia = 0;
+    const stats =
+      samples && fieldSize(node) + 1 <= MAX_FIELD
+        ? layerStats(graph, node.name, samples)
+        : undefined;
+    const importance = stats && elementImportance(node, stats);
     for (const g of groups) {
-      const r = clusterGroup(node.kernel.data, g, step.k, preserve, step, random);
+      const r = clusterGroup(node.kernel.data, g, step.k, preserve, step, random, importance);
       centroids.push(r.centroids);
       inertia += r.inertia;
+    }
+    let outputError: ClusterRecord['outputError'];
+    if (stats) {
+      applyMasks({ ...graph, nodes: [node] });
+      const ref = data!.reference.nodes.find((n) => n.name === node.name)!;
+      const kmeans = relativeOutputError(node, ref, stats);
+      const columns = outputChannels(node.kernel, node.op);
+      const codebooks =
+        step.granularity === 'per-layer'
+          ? [Array.from({ length: columns }, (_, o) => o)]
+          : Array.from({ length: columns }, (_, o) => [o]);
+      refineCentroids(node, ref, stats, codebooks, preserve);
+      outputError = { kmeans, refined: relativeOutputError(node, ref, stats) };
+      groups.forEach((g, i) => {
+        const values = new Set<number>();
+        for (const j of g) values.add(node.kernel!.data[j]!);
+        centroids[i] = Float32Array.from(values).sort();
+      });
     }
     node.clusters = {
       k: step.k,
@@ -203,6 +258,7 @@ export function cluster(graph: LayerGraph, step: ClusterStep): ClusterRecord[] {
       groups: groups.length,
       maxDistinct: Math.max(...groups.map((g) => distinctCount(node.kernel!.data, g))),
       inertia,
+      ...(outputError ? { outputError } : {}),
     });
   }
   applyMasks(graph);

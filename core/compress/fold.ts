@@ -91,12 +91,12 @@ export function fuseActivations(
   for (const act of [...graph.nodes]) {
     if (act.op !== 'activation' || !FUSIBLE.has(act.activation)) continue;
     const producer = nodeByName(graph, act.inputs[0]);
-    if (
-      !producer ||
-      !['conv2d', 'depthwise_conv2d', 'dense', 'add'].includes(producer.op) ||
-      producer.activation !== 'linear'
-    )
-      continue;
+    const fusesInto =
+      ['conv2d', 'depthwise_conv2d', 'dense', 'add'].includes(producer?.op ?? '') ||
+      // A float BatchNormalization/Rescaling ends in a float ADD or MUL, which fuses it too.
+      (['batch_norm', 'rescaling'].includes(producer?.op ?? '') &&
+        policies.get(producer!.name)?.policy === 'float');
+    if (!producer || !fusesInto || producer.activation !== 'linear') continue;
     if (
       graph.nodes.filter((n) => n.inputs.includes(producer.name)).length !== 1 ||
       graph.outputs.includes(producer.name)

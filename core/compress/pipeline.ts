@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { calibrate } from './calibrate';
 import { cluster, type ClusterRecord } from './cluster';
 import { CompressError } from './errors';
+import { equalizeFloatBatchNorms } from './equalize';
 import { foldBatchNorms, foldInputRescaling, fuseActivations } from './fold';
 import { cloneGraph, type LayerGraph } from './graph';
 import { resolvePolicies, type PolicyDecision } from './policy';
@@ -10,10 +11,12 @@ import { applyMasks, prune, type PruneRecord } from './prune';
 import { quantizeGraph, type QuantizedModel } from './quantize';
 import {
   checkRecipeAgainstGraph,
+  type ClusterStep,
   type FineTuneStep,
   type QuantizeStep,
   type Recipe,
 } from './recipe';
+import { layerFilter } from './select';
 import { allFloat, layerErrors, type LayerError } from './simulate';
 
 export type CompressStage =
@@ -21,6 +24,7 @@ export type CompressStage =
   | 'fold'
   | 'prune'
   | 'cluster'
+  | 'fineTune'
   | 'calibrate'
   | 'quantize'
   | 'analyse'
@@ -49,6 +53,11 @@ export interface CompressOptions {
    * masks after it. Without a hook, fineTune steps are skipped with a warning.
    */
   fineTune?: (graph: LayerGraph, step: FineTuneStep) => void;
+  /**
+   * Activation ranges by node name that calibration takes as they are instead of measuring
+   * them (the moving averages of quantization-aware training); other tensors are calibrated.
+   */
+  activationRanges?: ReadonlyMap<string, { min: number; max: number }>;
 }
 
 export interface CompressResult {
@@ -61,6 +70,8 @@ export interface CompressResult {
   clustered: ClusterRecord[];
   folded: string[];
   fused: string[];
+  /** Float BatchNormalizations whose int8 producer's channels were equalized. */
+  equalized: string[];
   quantized?: QuantizedModel;
   layerErrors?: Map<string, LayerError>;
   outputErrors?: Map<string, LayerError>;
@@ -113,8 +124,17 @@ export function compress(input: LayerGraph, options: CompressOptions): CompressR
   const policies = q ? resolvePolicies(graph, q) : new Map<string, PolicyDecision>();
   const folded: string[] = [];
   const fused: string[] = [];
+  const equalized: string[] = [];
   timed(timings, 'fold', () => {
     folded.push(...foldBatchNorms(graph, policies));
+    if (q?.equalizeFloatBatchNorm) {
+      const perLayer = recipe.steps
+        .filter((s) => s.step === 'cluster' && s.granularity === 'per-layer')
+        .map((s) => layerFilter((s as ClusterStep).include, (s as ClusterStep).exclude));
+      equalized.push(
+        ...equalizeFloatBatchNorms(graph, policies, (n) => perLayer.some((chosen) => chosen(n))),
+      );
+    }
     const r = foldInputRescaling(graph, policies);
     if (r) folded.push(r.name);
     fused.push(...fuseActivations(graph, policies));
@@ -123,10 +143,23 @@ export function compress(input: LayerGraph, options: CompressOptions): CompressR
 
   const pruned: PruneRecord[] = [];
   const clustered: ClusterRecord[] = [];
+  // Data-aware prune and cluster measure each layer against its weights as they are here.
+  const reference = cloneGraph(graph);
+  const stepData = (count: number) => {
+    const c = options.calibration;
+    return { reference, samples: c?.slice(0, Math.min(count, c.shape[0])) };
+  };
   for (const step of recipe.steps) {
-    if (step.step === 'prune') pruned.push(...timed(timings, 'prune', () => prune(graph, step)));
-    if (step.step === 'cluster')
-      clustered.push(...timed(timings, 'cluster', () => cluster(graph, step)));
+    if (step.step === 'prune') {
+      const data = stepData(step.samples);
+      pruned.push(...timed(timings, 'prune', () => prune(graph, step, data)));
+      data.samples?.dispose();
+    }
+    if (step.step === 'cluster') {
+      const data = stepData(step.samples);
+      clustered.push(...timed(timings, 'cluster', () => cluster(graph, step, data)));
+      data.samples?.dispose();
+    }
     if (step.step === 'fineTune' && options.fineTune) options.fineTune(graph, step);
     applyMasks(graph);
     if (step.step !== 'quantize' && step.step !== 'fineTune')
@@ -141,6 +174,7 @@ export function compress(input: LayerGraph, options: CompressOptions): CompressR
     clustered,
     folded,
     fused,
+    equalized,
     autoExcluded: [],
     reestimated: [],
     warnings,
@@ -162,7 +196,9 @@ export function compress(input: LayerGraph, options: CompressOptions): CompressR
     0,
     Math.min(q.calibration.samples, options.calibration!.shape[0]),
   );
-  const calibration = timed(timings, 'calibrate', () => calibrate(graph, samples, q));
+  const calibration = timed(timings, 'calibrate', () =>
+    calibrate(graph, samples, q, undefined, options.activationRanges),
+  );
   progress({ stage: 'calibrate', fraction: 1 });
   let quantized = timed(timings, 'quantize', () => quantizeGraph(graph, policies, calibration, q));
   progress({ stage: 'quantize', fraction: 1 });

@@ -56,7 +56,25 @@ export function rescalingFoldTargets(graph: LayerGraph, node: GraphNode): GraphN
   return ok && !graph.outputs.includes(node.name) ? targets : undefined;
 }
 
-/** First matching rule wins; without one, fold where foldable, else int8. */
+/** A ReLU/ReLU6 layer whose only input is a float-policy layer that feeds nothing else. */
+function followsFloatLayer(
+  graph: LayerGraph,
+  node: GraphNode,
+  decided: Map<string, PolicyDecision>,
+): boolean {
+  if (node.op !== 'activation' || !['relu', 'relu6'].includes(node.activation)) return false;
+  const producer = node.inputs.length === 1 ? node.inputs[0]! : undefined;
+  if (!producer || decided.get(producer)?.policy !== 'float') return false;
+  return (
+    graph.nodes.filter((n) => n.inputs.includes(producer)).length === 1 &&
+    !graph.outputs.includes(producer)
+  );
+}
+
+/**
+ * First matching rule wins; without one, fold where foldable, a ReLU after a float layer
+ * float with it, else int8.
+ */
 export function resolvePolicies(
   graph: LayerGraph,
   step: QuantizeStep,
@@ -87,6 +105,13 @@ export function resolvePolicies(
       out.set(node.name, { policy, reason: `rule ${ruleIndex + 1}` });
     } else if (canFold) {
       out.set(node.name, { policy: 'fold', reason: 'default: foldable' });
+    } else if (followsFloatLayer(graph, node, out)) {
+      // Run in float with the layer it follows (fused into its last op): only the
+      // activation's output gets quantized, instead of the full signed range before it too.
+      out.set(node.name, {
+        policy: 'float',
+        reason: `default: a ${node.activation} after float layer "${node.inputs[0]}" runs fused into it`,
+      });
     } else {
       out.set(node.name, {
         policy: 'int8',

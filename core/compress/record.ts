@@ -93,6 +93,7 @@ export function finishCompressRun(store: Store, runId: number, report: CompressR
       confusion: report.confusion,
       histograms: report.histograms,
       autoExcluded: report.autoExcluded,
+      ...(report.fineTune ? { fineTune: report.fineTune } : {}),
       warnings: report.warnings,
       timings: report.timings,
     } as unknown as Json,

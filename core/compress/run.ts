@@ -16,10 +16,13 @@ import { writeGraphWeights } from './keras-weights';
 import type { LayerGraph } from './graph';
 import { lowerKerasModel } from './lower-keras';
 import { compress, type CompressProgress, type CompressResult } from './pipeline';
+import type { ClusterRecord } from './cluster';
+import type { PruneRecord } from './prune';
 import type { QuantizedModel } from './quantize';
 import {
   checkDatasetFits,
   checkRecipeAgainstGraph,
+  calibrationSamplesNeeded,
   loadRecipe,
   type QuantizeStep,
   type Recipe,
@@ -28,6 +31,12 @@ import { layerReports, sizeReport, type LayerReport, type SizeReport } from './r
 import { beginCompressRun, finishCompressRun } from './record';
 import { runSimulated } from './simulate';
 import type { Store } from '../store/index';
+import {
+  compressFineTuned,
+  prepareFineTune,
+  type FineTuneSummary,
+  type PreparedFineTune,
+} from '../finetune/compress-step';
 
 export interface CompressJob {
   model: string;
@@ -77,6 +86,13 @@ export interface CompressReport {
   autoExcluded: { layer: string; reason: string }[];
   /** BatchNormalization layers whose statistics were refreshed after pruning or clustering. */
   batchNormReestimated: string[];
+  /** Float BatchNormalizations whose int8 producer's output channels were equalized. */
+  batchNormEqualized: string[];
+  /** What the prune and cluster steps did per layer, with their output errors when data-aware. */
+  pruned: PruneRecord[];
+  clustered: ClusterRecord[];
+  /** What the recipe's fineTune step did, when it has one. */
+  fineTune?: FineTuneSummary;
   warnings: string[];
   timings: Record<string, number>;
   files: { tflite: string; header: string; source: string; keras: string; report: string };
@@ -156,7 +172,7 @@ export async function runCompressJob(job: CompressJob): Promise<CompressReport> 
       hint: 'add `- step: quantize` at the end: the command writes an int8 .tflite',
     });
   // Everything that can be wrong with the request is checked before the first weight moves.
-  checkRecipeAgainstGraph(recipe, graph);
+  checkRecipeAgainstGraph(recipe, graph, { fineTune: true });
   checkDatasetFits(
     graph,
     { sampleShape: calibData.sampleShape, count: calibData.count, source: calibData.name },
@@ -172,6 +188,11 @@ export async function runCompressJob(job: CompressJob): Promise<CompressReport> 
     },
     recipe,
   );
+  const fineTune = await prepareFineTune(recipe, graph, job.data, {
+    inputShape,
+    classes: Number(imported.outputShape.at(-1)),
+    preprocessing,
+  });
   job.signal?.throwIfAborted();
   const runId = job.store
     ? await beginCompressRun(job.store, {
@@ -192,6 +213,7 @@ export async function runCompressJob(job: CompressJob): Promise<CompressReport> 
       data,
       calibData,
       progress,
+      fineTune,
     });
     if (!report.guarantees.ok) {
       const bad = report.guarantees.layers.filter((l) => !l.ok).map((l) => l.layer);
@@ -225,15 +247,21 @@ interface JobContext {
   data: Dataset;
   calibData: Dataset;
   progress: (p: CompressProgress) => void;
+  fineTune?: PreparedFineTune;
 }
 
 /** Kernel histograms before and after, for the layers the compression steps touched. */
-function weightHistograms(original: tf.LayersModel, result: CompressResult): CompressReport['histograms'] {
+function weightHistograms(
+  original: tf.LayersModel,
+  result: CompressResult,
+): CompressReport['histograms'] {
   const out: CompressReport['histograms'] = {};
   for (const node of result.graph.nodes) {
     if (!node.kernel) continue;
     const layer = original.layers.find((l) => l.name === node.name);
-    const kernel = layer?.weights.find((w) => /(^|\/)(kernel|depthwise_kernel)$/.test(w.originalName));
+    const kernel = layer?.weights.find((w) =>
+      /(^|\/)(kernel|depthwise_kernel)$/.test(w.originalName),
+    );
     if (!kernel) continue;
     out[node.name] = pairedHistogram(kernel.read().dataSync() as Float32Array, node.kernel.data);
   }
@@ -243,14 +271,27 @@ function weightHistograms(original: tf.LayersModel, result: CompressResult): Com
 async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
   const { job, recipe, q, imported, graph, data, calibData, progress } = ctx;
   const classify = data.labelKind === 'class';
-  const calib = await readAll(calibData, q.calibration.samples);
+  const calib = await readAll(calibData, calibrationSamplesNeeded(recipe));
   const needEval = q.autoExclude ? await readAll(data, q.autoExclude.subset) : undefined;
-  const result: CompressResult = compress(graph, {
-    recipe,
-    calibration: calib.x,
-    score: needEval && simulatedScore(needEval.x, needEval.y, classify),
-    onProgress: progress,
-  });
+  const scorer = needEval && simulatedScore(needEval.x, needEval.y, classify);
+  let result: CompressResult;
+  let fineTuneSummary: FineTuneSummary | undefined;
+  if (ctx.fineTune) {
+    const tuned = await compressFineTuned(imported.model, recipe, ctx.fineTune, calib.x, {
+      signal: job.signal,
+      onProgress: progress,
+      score: scorer,
+    });
+    result = tuned.result;
+    fineTuneSummary = tuned.summary;
+  } else {
+    result = compress(graph, {
+      recipe,
+      calibration: calib.x,
+      score: scorer,
+      onProgress: progress,
+    });
+  }
   calib.x.dispose();
   needEval?.x.dispose();
   job.signal?.throwIfAborted();
@@ -343,6 +384,10 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
     histograms: weightHistograms(floatModel.model, result),
     autoExcluded: result.autoExcluded,
     batchNormReestimated: result.reestimated,
+    batchNormEqualized: result.equalized,
+    pruned: result.pruned,
+    clustered: result.clustered,
+    fineTune: fineTuneSummary,
     warnings: [...result.warnings, ...data.notices],
     timings: result.timings as Record<string, number>,
     files,

@@ -9,7 +9,7 @@ import { distinctCount } from '../../core/compress/cluster';
 import { runGraph } from '../../core/compress/execute';
 import { lowerKerasModel } from '../../core/compress/lower-keras';
 import { compress } from '../../core/compress/pipeline';
-import { preset } from '../../core/compress/recipe';
+import { parseRecipe } from '../../core/compress/recipe';
 import { runCompressJob, type CompressReport } from '../../core/compress/run';
 import { loadModel } from '../../core/model/index';
 import { saveKeras } from '../../core/model/keras-writer';
@@ -17,6 +17,12 @@ import { openStore } from '../../core/store/index';
 import { readTflite } from '../../core/tflite/reader';
 import { tempDir } from '../helpers/tmp';
 import { seedWeights } from './models';
+
+/** Per-layer magnitude pruning: every layer lands on 50%, and no step reads calibration data. */
+const magnitudeRecipe = parseRecipe({
+  name: 'magnitude-prune50-cluster16-int8',
+  steps: [{ step: 'prune', sparsity: 0.5 }, { step: 'cluster', k: 16 }, { step: 'quantize' }],
+});
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -64,7 +70,7 @@ describe('compress job and CLI', () => {
     out = path.join(dir, 'out');
     report = await runCompressJob({
       model: modelFile,
-      recipe: 'prune50-cluster16-int8',
+      recipe: magnitudeRecipe,
       data: 'fashion-mnist:test[0:300]',
       out,
     });
@@ -77,7 +83,7 @@ describe('compress job and CLI', () => {
     assert.equal(report.sizes.tfliteBytes, bytes.length);
     assert.match(readFileSync(path.join(out, 'model_data.h'), 'utf8'), /g_model/);
     const onDisk = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
-    assert.equal(onDisk.recipe.name, 'prune50-cluster16-int8');
+    assert.equal(onDisk.recipe.name, magnitudeRecipe.name);
     const ops = readTflite(new Uint8Array(bytes)).subgraphs[0].operators.map((o) => o.op);
     assert.deepEqual(ops, [
       'QUANTIZE',
@@ -124,7 +130,7 @@ describe('compress job and CLI', () => {
     const original = await loadModel(modelFile);
     const x = tf.randomUniform([4, 28, 28, 1], 0, 255, 'float32', 3);
     const r = compress(lowerKerasModel(original.model), {
-      recipe: preset('prune50-cluster16-int8'),
+      recipe: magnitudeRecipe,
       calibration: x,
     });
     const expected = runGraph(r.graph, x).get(r.graph.outputs[0])!;
