@@ -16,7 +16,13 @@ import { lowerKerasModel } from '../core/compress/lower-keras';
 import { compress } from '../core/compress/pipeline';
 import { preset, type Recipe } from '../core/compress/recipe';
 import { exportTflite } from '../core/compress/export-tflite';
-import { compressWithFineTune, int8Accuracy } from '../core/finetune/flow';
+import {
+  applyState,
+  compressWithFineTune,
+  int8Accuracy,
+  int8Predictions,
+  type FlowResult,
+} from '../core/finetune/flow';
 import { FineTuneSchema } from '../core/finetune/recipe';
 import { trainSampleModel } from '../core/train/sample-model';
 import { writeGraphWeights } from '../core/compress/keras-weights';
@@ -200,6 +206,60 @@ function recipeFor(sparsity: number, k: number): Recipe {
   };
 }
 
+/**
+ * The exported model against the fake-quantized forward it was trained as, on the test set:
+ * with the activation ranges learned in training (what the flow exports) and, as the
+ * baseline, with the same weights exported after re-calibrating the ranges on 100 samples.
+ */
+async function rangesComparison(
+  model: tf.LayersModel,
+  recipe: Recipe,
+  r: FlowResult,
+  test: TrainingData,
+  calibration: tf.Tensor,
+  emaDecay: number,
+) {
+  const q = recipe.steps.find((s) => s.step === 'quantize')!;
+  const trainer = new ConstrainedTrainer(model, r.fineTuned.state, {
+    optimizer: 'sgd',
+    learningRate: 0,
+    schedule: { kind: 'constant' },
+    totalSteps: 1,
+    qat: { emaDecay, weights: q.weights },
+  });
+  trainer.net.setActivationRanges(r.fineTuned.activationRanges);
+  const all = Int32Array.from({ length: test.count }, (_, i) => i);
+  const simulated = new Int32Array(test.count);
+  for (let from = 0; from < test.count; from += 250) {
+    const { xs } = batchOf(test, all, from, Math.min(250, test.count - from));
+    simulated.set(trainer.predict(xs), from);
+    xs.dispose();
+  }
+  trainer.dispose();
+  const graph = lowerKerasModel(model);
+  applyState(graph, r.fineTuned.state, new Map(r.oneShot.clustered.map((c) => [c.layer, c.k])));
+  const recalibrated = compress(graph, {
+    recipe: { name: 'recalibrated', steps: [{ ...q, equalizeFloatBatchNorm: false }] },
+    calibration,
+  });
+  const score = (predicted: Int32Array) => {
+    let agree = 0;
+    let correct = 0;
+    for (let i = 0; i < predicted.length; i++) {
+      if (predicted[i] === simulated[i]) agree++;
+      if (predicted[i] === test.y[i]) correct++;
+    }
+    return { int8Accuracy: correct / test.count, agreementWithFakeQuant: agree / test.count };
+  };
+  let fakeQuantCorrect = 0;
+  for (let i = 0; i < test.count; i++) if (simulated[i] === test.y[i]) fakeQuantCorrect++;
+  return {
+    fakeQuantAccuracy: fakeQuantCorrect / test.count,
+    learned: score(await int8Predictions(r.tflite, test, all)),
+    recalibrated: score(await int8Predictions(exportTflite(recalibrated.quantized!), test, all)),
+  };
+}
+
 async function accuracyRun() {
   const t0 = performance.now();
   const trainImages = Number(values['train-images']);
@@ -259,6 +319,14 @@ async function accuracyRun() {
     const r = await compressWithFineTune(floatModel, recipe, config, ftData, calibration);
     const oneShotInt8 = await int8Accuracy(exportTflite(r.oneShot.quantized!), test, all);
     const int8 = await int8Accuracy(r.tflite, test, all);
+    const ranges = await rangesComparison(
+      floatModel,
+      recipe,
+      r,
+      test,
+      calibration,
+      config.emaDecay,
+    );
     results.push({
       recipe: recipe.name,
       fineTune: {
@@ -269,6 +337,7 @@ async function accuracyRun() {
       },
       oneShotInt8Accuracy: oneShotInt8,
       int8Accuracy: int8,
+      ranges,
       dropVsFloatPoints: Number(((floatAccuracy - int8) * 100).toFixed(2)),
       guarantees: {
         ok: r.guarantees.every((g) => g.ok),

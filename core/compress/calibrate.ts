@@ -89,13 +89,15 @@ export interface Calibration {
 
 /**
  * Runs the float graph over the calibration batch and records every node output, plus the
- * intermediate product of int8 MUL+ADD lowerings (`name/mul`).
+ * intermediate product of int8 MUL+ADD lowerings (`name/mul`). A range in `known` (by node
+ * name, e.g. learned during quantization-aware training) replaces the one measured here.
  */
 export function calibrate(
   graph: LayerGraph,
   samples: tf.Tensor,
   step: QuantizeStep,
   batchSize = 32,
+  known?: ReadonlyMap<string, { min: number; max: number }>,
 ): Calibration {
   const observers = new Map<string, TensorObserver>();
   const observe = (name: string, t: tf.Tensor) => {
@@ -127,6 +129,7 @@ export function calibrate(
   const ranges = new Map<string, { min: number; max: number }>();
   for (const [name, obs] of observers)
     ranges.set(name, chooseRange(obs, step.calibration.method, step.calibration.percentile));
+  for (const [name, r] of known ?? []) ranges.set(name, { min: r.min, max: r.max });
   return { observers, ranges };
 }
 

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { FineTuneError } from './errors';
-import { fakeQuantActivation, fakeQuantWeights, MovingRange } from './fake-quant';
+import {
+  fakeQuantActivation,
+  fakeQuantWeights,
+  FixedRange,
+  MovingRange,
+  type ActivationRange,
+} from './fake-quant';
 import {
   activate,
   activationName,
@@ -17,6 +23,16 @@ import type { CompressionState, LayerPolicy } from './state';
 export interface QatOptions {
   /** TF MOT's MovingAverageQuantizer decay. */
   emaDecay: number;
+  /** The quantize step's weight scheme; Dense and per-layer clustered kernels are per-tensor either way, as exported. */
+  weights?: 'per-channel' | 'per-tensor';
+}
+
+/** Where a layer's output meets int8 in the exported graph. */
+interface QuantPoint {
+  /** The exported graph's name of the tensor (the layer's, or the op it was fused into). */
+  tensor: string;
+  /** False where the tensor's range is another's (pooling and reshapes keep their input's). */
+  update: boolean;
 }
 
 interface Node {
@@ -45,6 +61,25 @@ interface WeightedState {
 }
 
 const FUSED_INTO_CONSUMER = new Set(['ReLU', 'Activation']);
+/** Absent from the exported graph: their consumers read their input. */
+const PASS_THROUGH = new Set([
+  'Dropout',
+  'SpatialDropout2D',
+  'GaussianNoise',
+  'ActivityRegularization',
+]);
+/** Their int8 kernels write with the input's parameters. */
+const SAME_PARAMS = new Set([
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'Flatten',
+  'Reshape',
+  'ZeroPadding2D',
+]);
+/** Float layers whose last op takes a fused ReLU in the exported graph. */
+const FLOAT_FUSING = new Set(['BatchNormalization', 'Rescaling']);
+/** Activations the exporter keeps as an op of their own after a Conv/Dense (not fused). */
+const UNFUSED = new Set(['softmax', 'sigmoid', 'tanh']);
 
 /**
  * A tf.LayersModel run under the compression state: pruned weights held at zero, clustered
@@ -58,8 +93,12 @@ export class ConstrainedModel {
   /** BN layer name -> the conv it folds into, and back. */
   private readonly foldedBn = new Map<string, string>();
   private readonly foldOf = new Map<string, Node>();
-  /** Layers whose output tensor is quantized in the exported graph. */
-  private readonly quantPoints = new Map<string, MovingRange>();
+  /** Ranges of the exported graph's int8 tensors, by tensor name. */
+  private readonly ranges = new Map<string, MovingRange | FixedRange>();
+  /** Layer name -> the int8 tensor its output is (absent: its output stays float or is fused away). */
+  private readonly outputPoint = new Map<string, QuantPoint>();
+  /** Layer name -> the int8 tensor between a Conv/Dense and its unfused activation. */
+  private readonly prePoint = new Map<string, string>();
   private readonly inputId: number;
   private readonly outputId: number;
 
@@ -116,19 +155,74 @@ export class ConstrainedModel {
         }
       }
     }
-    if (qat) {
-      for (const node of this.nodes) {
-        const next = consumers.get(node.output) ?? [];
-        const fused = next.length === 1 && this.fusedInto(node, next[0]!);
-        // The model input is quantized only if an int8 layer reads it; other tensors also when
-        // their own layer is int8.
-        const ownInt8 = node.kind !== 'InputLayer' && node.policy !== 'float';
-        const quantized = ownInt8 || next.some((c) => c.policy !== 'float');
-        if (!fused && quantized)
-          this.quantPoints.set(node.layer.name, new MovingRange(qat.emaDecay));
-      }
-    }
+    if (qat) this.placeQuantPoints(qat, consumers, producer);
     this.enforce();
+  }
+
+  /**
+   * Puts fake quantization where the exported graph holds int8 tensors, named as the lowered
+   * graph names them: a ReLU fused into the op before it (or a BN folded into its conv) shares
+   * that op's tensor; a float layer's output is quantized only when an int8 layer reads it; a
+   * Conv/Dense with a softmax, sigmoid or tanh writes `name` before and `name/activation` after.
+   */
+  private placeQuantPoints(
+    qat: QatOptions,
+    consumers: Map<number, Node[]>,
+    producer: Map<number, Node>,
+  ): void {
+    const tensorOf = new Map<Node, string>();
+    const fusedAway = new Set<Node>();
+    const pointOf = new Map<Node, QuantPoint>();
+    for (const node of this.nodes) {
+      const next = consumers.get(node.output) ?? [];
+      if (next.length === 1 && this.fusedInto(node, next[0]!)) fusedAway.add(node);
+    }
+    for (const node of this.nodes) {
+      const from = producer.get(node.inputs[0]!);
+      const name = node.layer.name;
+      if (PASS_THROUGH.has(node.kind)) {
+        // Its output is its input's tensor, already on that grid at inference.
+        if (from) tensorOf.set(node, tensorOf.get(from)!);
+        if (from && pointOf.has(from)) pointOf.set(node, pointOf.get(from)!);
+        continue;
+      }
+      const activation = WEIGHTED_CLASSES.has(node.kind) ? activationName(node.layer) : 'linear';
+      const tensor =
+        from && fusedAway.has(from)
+          ? tensorOf.get(from)!
+          : UNFUSED.has(activation)
+            ? `${name}/${activation}`
+            : name;
+      tensorOf.set(node, tensor);
+      if (fusedAway.has(node)) continue;
+      const next = consumers.get(node.output) ?? [];
+      // The model input is quantized only if an int8 layer reads it; other tensors also when
+      // their own layer is int8.
+      const ownInt8 = node.kind !== 'InputLayer' && node.policy !== 'float';
+      if (!ownInt8 && !next.some((c) => c.policy !== 'float')) continue;
+      const input = from && pointOf.get(from);
+      if (SAME_PARAMS.has(node.kind) && input) {
+        const point = { tensor: input.tensor, update: false };
+        this.outputPoint.set(name, point);
+        pointOf.set(node, point);
+        continue;
+      }
+      if (ownInt8 && UNFUSED.has(activation)) {
+        this.prePoint.set(name, name);
+        this.ranges.set(name, new MovingRange(qat.emaDecay));
+      }
+      const fixed = FixedRange.of(activation) ?? FixedRange.of(this.outputActivation(node));
+      this.ranges.set(tensor, fixed ?? new MovingRange(qat.emaDecay));
+      const point = { tensor, update: true };
+      this.outputPoint.set(name, point);
+      pointOf.set(node, point);
+    }
+  }
+
+  /** The activation a standalone layer applies (Softmax, Activation), for fixed output ranges. */
+  private outputActivation(node: Node): string {
+    if (node.kind === 'Softmax') return 'softmax';
+    return node.kind === 'Activation' ? activationName(node.layer) : 'linear';
   }
 
   /**
@@ -139,10 +233,12 @@ export class ConstrainedModel {
     if (this.foldedBn.get(next.layer.name) === node.layer.name) return true;
     if (!FUSED_INTO_CONSUMER.has(next.kind) || !['relu', 'relu6'].includes(this.activationOf(next)))
       return false;
+    // As fuseActivations: a conv, dense or add, or a float BN/Rescaling (its last float op).
     const producerFuses =
       (WEIGHTED_CLASSES.has(node.kind) ||
         node.kind === 'Add' ||
-        this.foldedBn.has(node.layer.name)) &&
+        this.foldedBn.has(node.layer.name) ||
+        (FLOAT_FUSING.has(node.kind) && node.policy === 'float')) &&
       activationName(node.layer) === 'linear';
     return producerFuses && (node.policy === 'float') === (next.policy === 'float');
   }
@@ -280,9 +376,22 @@ export class ConstrainedModel {
     return out;
   }
 
-  /** Moving-average range of each quantized activation, by layer. */
-  activationRanges(): Map<string, { min: number; max: number } | undefined> {
-    return new Map([...this.quantPoints].map(([k, v]) => [k, v.range]));
+  /**
+   * Moving-average range of each int8 activation tensor, named as the lowered graph names it
+   * (the fused op's name for a fused ReLU); not the ranges TFLite fixes (softmax, sigmoid, tanh).
+   */
+  activationRanges(): Map<string, ActivationRange | undefined> {
+    return new Map(
+      [...this.ranges].filter(([, r]) => !r.fixed).map(([name, r]) => [name, r.range]),
+    );
+  }
+
+  /** Sets activation ranges by tensor name (as activationRanges() names them), e.g. a checkpoint's. */
+  setActivationRanges(ranges: Record<string, ActivationRange>): void {
+    for (const [name, r] of Object.entries(ranges)) {
+      const tracker = this.ranges.get(name);
+      if (tracker instanceof MovingRange) tracker.range = { min: r.min, max: r.max };
+    }
   }
 
   isFakeQuantized(layer: string): boolean {
@@ -305,7 +414,7 @@ export class ConstrainedModel {
       let y: tf.Tensor;
       const w = this.weighted.get(node.layer.name);
       if (this.foldedBn.has(node.layer.name)) y = ins[0]!;
-      else if (w) y = this.runWeighted(w, ins[0]!);
+      else if (w) y = this.runWeighted(w, ins[0]!, training);
       else y = node.layer.apply(ins.length === 1 ? ins[0]! : ins, { training }) as tf.Tensor;
       values.set(node.output, this.quantize(node, y, training));
     }
@@ -313,13 +422,16 @@ export class ConstrainedModel {
   }
 
   private quantize(node: Node, y: tf.Tensor, training: boolean): tf.Tensor {
-    const range = this.quantPoints.get(node.layer.name);
-    if (!range) return y;
-    const r = training || !range.range ? range.update(y) : range.range;
-    return fakeQuantActivation(y, r);
+    const point = this.outputPoint.get(node.layer.name);
+    return point ? this.fakeQuant(point.tensor, y, training && point.update) : y;
   }
 
-  private runWeighted(w: WeightedState, x: tf.Tensor): tf.Tensor {
+  private fakeQuant(tensor: string, y: tf.Tensor, update: boolean): tf.Tensor {
+    const range = this.ranges.get(tensor)!;
+    return fakeQuantActivation(y, update || !range.range ? range.update(y) : range.range);
+  }
+
+  private runWeighted(w: WeightedState, x: tf.Tensor, training: boolean): tf.Tensor {
     const layer = w.node.layer;
     let kernel = this.effectiveKernel(w);
     let bias: tf.Tensor | undefined = biasOf(layer)?.read();
@@ -337,8 +449,24 @@ export class ConstrainedModel {
       const shift = (bias ?? tf.zerosLike(v.mean)).sub(v.mean).mul(factor);
       bias = v.beta ? shift.add(v.beta) : shift;
     }
-    if (this.qat && w.node.policy !== 'float') kernel = fakeQuantWeights(kernel, w.channels);
-    return activate(activationName(layer), linearPart(layer, x, kernel, bias), layer.name);
+    if (this.qat && w.node.policy !== 'float') kernel = fakeQuantWeights(kernel, this.scales(w));
+    const linear = linearPart(layer, x, kernel, bias);
+    const pre = this.prePoint.get(layer.name);
+    return activate(
+      activationName(layer),
+      pre ? this.fakeQuant(pre, linear, training) : linear,
+      layer.name,
+    );
+  }
+
+  /** Weight scales per channel, or one (1) where the exporter quantizes the kernel per tensor. */
+  private scales(w: WeightedState): number {
+    const perTensor =
+      this.qat?.weights === 'per-tensor' ||
+      w.node.kind === 'Dense' ||
+      (w.cluster !== undefined &&
+        this.state[w.node.layer.name]?.cluster?.granularity === 'per-layer');
+    return perTensor ? 1 : w.channels;
   }
 
   dispose(): void {

@@ -1,4 +1,4 @@
-import { openDataset } from '../data';
+import { openDataset, type OpenDatasetOptions } from '../data';
 import { FineTuneError } from './errors';
 import type { TrainingData } from './trainer';
 
@@ -8,8 +8,9 @@ export async function loadTrainingData(
   inputShape: readonly (number | null)[],
   classes: number,
   limit?: number,
+  preprocessing?: OpenDatasetOptions['preprocessing'],
 ): Promise<TrainingData> {
-  const ds = await openDataset(spec, { inputShape, limit });
+  const ds = await openDataset(spec, { inputShape, limit, preprocessing });
   if (ds.labelKind !== 'class') {
     throw new FineTuneError('FINETUNE_DATA', `dataset ${ds.name} has ${ds.labelKind} labels`, {
       hint: 'fine-tuning trains classifiers: give a dataset with class labels',

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { asymmetricParams, type QuantParams } from '../compress/quant-math';
 
 /** TFLite rounds half away from zero; tf.round rounds half to even. */
 function roundHalfAway(v: tf.Tensor): tf.Tensor {
@@ -36,13 +37,12 @@ export interface ActivationRange {
   max: number;
 }
 
-/** Asymmetric int8 parameters for a range widened to hold zero, as TFLite requires. */
-export function activationParams(range: ActivationRange): { scale: number; zeroPoint: number } {
-  const min = Math.min(0, range.min);
-  const max = Math.max(0, range.max);
-  const scale = max > min ? (max - min) / 255 : 1;
-  const zeroPoint = Math.max(-128, Math.min(127, Math.round(-128 - min / scale)));
-  return { scale, zeroPoint };
+/**
+ * Asymmetric int8 parameters of a range: the exporter's own formula, so a range learned here
+ * quantizes the exported tensor on exactly the grid training saw.
+ */
+export function activationParams(range: ActivationRange): QuantParams {
+  return asymmetricParams(range.min, range.max);
 }
 
 /**
@@ -76,22 +76,48 @@ export function fakeQuantActivation(x: tf.Tensor, range: ActivationRange): tf.Te
 
 /**
  * Moving-average min/max of one activation, TF MOT's MovingAverageQuantizer: the first
- * batch sets the range, later batches move it by (1 - decay).
+ * batch sets the range, later batches move it by (1 - decay). The decay warms up as
+ * tf.train.ExponentialMovingAverage's does with num_updates, min(decay, (1 + n) / (10 + n)):
+ * a fixed 0.999 still remembers a third of its first batches after 1,000 steps, so a short
+ * fine-tune would export ranges of weights it no longer has.
  */
 export class MovingRange {
   range: ActivationRange | undefined;
+  readonly fixed = false;
+  private updates = 0;
   constructor(private readonly decay: number) {}
 
   update(x: tf.Tensor): ActivationRange {
     const [min, max] = tf.tidy(() => [x.min().dataSync()[0]!, x.max().dataSync()[0]!]);
     if (!this.range) this.range = { min, max };
     else {
-      const d = this.decay;
+      const d = Math.min(this.decay, (1 + this.updates) / (10 + this.updates));
       this.range = {
         min: d * this.range.min + (1 - d) * min,
         max: d * this.range.max + (1 - d) * max,
       };
     }
+    this.updates++;
+    return this.range;
+  }
+}
+
+/**
+ * The range TFLite fixes for a bounded activation's output (softmax and sigmoid: scale 1/256,
+ * zero point -128; tanh: 1/128, 0), written as the min/max that give those parameters.
+ */
+export class FixedRange {
+  readonly fixed = true;
+  constructor(readonly range: ActivationRange) {}
+
+  static of(activation: string): FixedRange | undefined {
+    if (activation === 'softmax' || activation === 'sigmoid')
+      return new FixedRange({ min: 0, max: 255 / 256 });
+    if (activation === 'tanh') return new FixedRange({ min: -1, max: 127 / 128 });
+    return undefined;
+  }
+
+  update(): ActivationRange {
     return this.range;
   }
 }

@@ -4,7 +4,7 @@ import type { LayerGraph } from '../compress/graph';
 import { checkExportedGuarantees, type LayerGuarantee } from '../compress/guarantees';
 import { writeGraphWeights } from '../compress/keras-weights';
 import { lowerKerasModel } from '../compress/lower-keras';
-import { compress, type CompressResult } from '../compress/pipeline';
+import { compress, type CompressOptions, type CompressResult } from '../compress/pipeline';
 import type { QuantizeStep, Recipe } from '../compress/recipe';
 import { Runtime, decodeOutput, encodeInput } from '../runtime/index';
 import { FineTuneError } from './errors';
@@ -54,6 +54,13 @@ export interface FlowResult {
   final: CompressResult;
   tflite: Uint8Array;
   guarantees: LayerGuarantee[];
+  /** Tensors whose export ranges are the ones learned in training, not calibrated. */
+  learnedRanges: string[];
+}
+
+export interface FlowOptions extends Omit<FineTuneRunOptions, 'quantize' | 'weights'> {
+  /** Passed to both compression runs (progress, autoExclude's scorer). */
+  compress?: Pick<CompressOptions, 'onProgress' | 'score'>;
 }
 
 /**
@@ -67,10 +74,20 @@ export async function compressWithFineTune(
   config: FineTuneConfig,
   train: TrainingData,
   calibration: tf.Tensor,
-  run: Omit<FineTuneRunOptions, 'quantize'> = {},
+  run: FlowOptions = {},
 ): Promise<FlowResult> {
+  const { compress: compressOptions, ...trainOptions } = run;
   const q = recipe.steps.find((s) => s.step === 'quantize') as QuantizeStep | undefined;
-  const oneShot = compress(lowerKerasModel(model), { recipe, calibration });
+  // One bar that only moves forward: the first run reports up to clustering, the second from
+  // calibration on (its own check and fold are instant).
+  const report = compressOptions?.onProgress;
+  const before = new Set(['check', 'fold', 'prune', 'cluster']);
+  const oneShot = compress(lowerKerasModel(model), {
+    ...compressOptions,
+    onProgress: report && ((p) => before.has(p.stage) && report(p)),
+    recipe,
+    calibration,
+  });
   if (oneShot.folded.length) {
     throw new FineTuneError(
       'FINETUNE_FOLD',
@@ -83,19 +100,37 @@ export async function compressWithFineTune(
   writeGraphWeights(model, oneShot.graph);
   const state = stateFromGraph(oneShot.graph, oneShot.policies);
   const fineTuned = await fineTune(model, train, state, config, {
-    ...run,
+    ...trainOptions,
     quantize: q !== undefined,
+    weights: q?.weights,
   });
   const graph = lowerKerasModel(model);
   applyState(graph, fineTuned.state, new Map(oneShot.clustered.map((c) => [c.layer, c.k])));
+  const learned = new Map(Object.entries(fineTuned.activationRanges));
   const final = compress(graph, {
-    recipe: { name: `${recipe.name}+fineTune`, steps: q ? [q] : [] },
+    ...compressOptions,
+    onProgress: report && ((p) => !before.has(p.stage) && report(p)),
+    // The weights already went through equalization once, before pruning and clustering;
+    // a second pass would scale clustered columns apart and move the ranges training learned.
+    recipe: {
+      name: `${recipe.name}+fineTune`,
+      steps: q ? [{ ...q, equalizeFloatBatchNorm: false }] : [],
+    },
     calibration,
+    activationRanges: learned,
   });
   if (!final.quantized) {
     throw new FineTuneError('FINETUNE_RECIPE', `recipe "${recipe.name}" has no quantize step`, {
       hint: 'add a quantize step: the flow exports an int8 .tflite',
     });
+  }
+  // Training mirrors the exporter's tensor naming; a name it has not is a range that went unused.
+  const tensors = new Set(final.graph.nodes.map((n) => n.name));
+  const unused = [...learned.keys()].filter((name) => !tensors.has(name));
+  if (unused.length) {
+    final.warnings.push(
+      `activation ranges learned in training for ${unused.join(', ')} match no tensor of the exported graph; those tensors were calibrated`,
+    );
   }
   const tflite = exportTflite(final.quantized, `Quantbench ${recipe.name}+fineTune`);
   return {
@@ -104,19 +139,20 @@ export async function compressWithFineTune(
     final,
     tflite,
     guarantees: checkExportedGuarantees(tflite, final.quantized),
+    learnedRanges: [...learned.keys()].filter((name) => tensors.has(name)),
   };
 }
 
-/** Top-1 accuracy of an int8 .tflite on the firmware's wasm build. */
-export async function int8Accuracy(
+/** Top-1 class of each sample (or of `indices`) from an int8 .tflite on the firmware's wasm build. */
+export async function int8Predictions(
   tflite: Uint8Array,
   data: TrainingData,
   indices?: ArrayLike<number>,
-): Promise<number> {
+): Promise<Int32Array> {
   const interpreter = await Runtime.load(tflite, { name: 'fine-tuned model' });
   const per = data.sampleShape.reduce((a, b) => a * b, 1);
   const n = indices ? indices.length : data.count;
-  let correct = 0;
+  const predicted = new Int32Array(n);
   try {
     for (let k = 0; k < n; k++) {
       const i = indices ? indices[k]! : k;
@@ -128,10 +164,23 @@ export async function int8Accuracy(
       const out = decodeOutput(interpreter.getOutput(0), interpreter.outputs[0]!);
       let best = 0;
       for (let j = 1; j < out.length; j++) if (out[j]! > out[best]!) best = j;
-      if (best === data.y[i]) correct++;
+      predicted[k] = best;
     }
   } finally {
     interpreter.dispose();
   }
-  return n ? correct / n : 0;
+  return predicted;
+}
+
+/** Top-1 accuracy of an int8 .tflite on the firmware's wasm build. */
+export async function int8Accuracy(
+  tflite: Uint8Array,
+  data: TrainingData,
+  indices?: ArrayLike<number>,
+): Promise<number> {
+  const predicted = await int8Predictions(tflite, data, indices);
+  let correct = 0;
+  for (let k = 0; k < predicted.length; k++)
+    if (predicted[k] === data.y[indices ? indices[k]! : k]) correct++;
+  return predicted.length ? correct / predicted.length : 0;
 }

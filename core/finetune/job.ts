@@ -117,6 +117,7 @@ export const fineTuneJob: JobHandler<FineTuneJobParams, FineTuneJobResult> = asy
     epochs: [],
     best: { epoch: -1, valAccuracy: null },
     steps: 0,
+    activationRanges: {},
   };
   if (recipe) {
     const calibration = tf.tensor(

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { seededRandom, shuffledIndices } from '../train/sample-model';
 import { FineTuneError } from './errors';
+import type { ActivationRange } from './fake-quant';
 import type { FineTuneConfig } from './recipe';
 import type { CompressionState } from './state';
 import { batchOf, ConstrainedTrainer, type TrainingData } from './trainer';
@@ -32,11 +33,18 @@ export interface FineTuneOutcome {
   steps: number;
   /** The constraints as they stand after training: masks the schedule moved, trained centroids. */
   state: CompressionState;
+  /**
+   * Moving-average ranges of the int8 activation tensors at the best epoch, named as the
+   * lowered graph names them; empty without quantization-aware training.
+   */
+  activationRanges: Record<string, ActivationRange>;
 }
 
 export interface FineTuneRunOptions {
   /** Fake-quantize int8 layers (the recipe quantizes and the step asks for it). */
   quantize: boolean;
+  /** The quantize step's weight scheme, so fake quantization uses the exported scales. */
+  weights?: 'per-channel' | 'per-tensor';
   signal?: AbortSignal;
   onProgress?: (p: FineTuneProgress) => void;
   /** Stops after this many steps in total (benchmarks). */
@@ -81,15 +89,20 @@ export async function fineTune(
     schedule: config.schedule,
     totalSteps,
     pruning: config.pruning,
-    qat: options.quantize && config.quantizationAware ? { emaDecay: config.emaDecay } : undefined,
+    qat:
+      options.quantize && config.quantizationAware
+        ? { emaDecay: config.emaDecay, weights: options.weights }
+        : undefined,
   });
   const valIndices = Int32Array.from({ length: valCount }, (_, i) => trainCount + i);
   const random = seededRandom(config.seed);
   const epochs: EpochRecord[] = [];
-  let best: { epoch: number; valAccuracy: number | null; weights?: tf.Tensor[] } = {
-    epoch: -1,
-    valAccuracy: null,
-  };
+  let best: {
+    epoch: number;
+    valAccuracy: number | null;
+    weights?: tf.Tensor[];
+    ranges: Record<string, ActivationRange>;
+  } = { epoch: -1, valAccuracy: null, ranges: {} };
   const started = performance.now();
   try {
     for (let epoch = 0; epoch < config.epochs && trainer.step < totalSteps; epoch++) {
@@ -133,7 +146,12 @@ export async function fineTune(
         valAccuracy === null || best.valAccuracy === null || valAccuracy > best.valAccuracy;
       if (better) {
         tf.dispose(best.weights ?? []);
-        best = { epoch, valAccuracy, weights: model.getWeights().map((w) => w.clone()) };
+        best = {
+          epoch,
+          valAccuracy,
+          weights: model.getWeights().map((w) => w.clone()),
+          ranges: learnedRanges(trainer),
+        };
       }
     }
     if (best.weights) model.setWeights(best.weights);
@@ -142,11 +160,19 @@ export async function fineTune(
       best: { epoch: best.epoch, valAccuracy: best.valAccuracy },
       steps: trainer.step,
       state: finalState(trainer, model, state),
+      activationRanges: best.ranges,
     };
   } finally {
     tf.dispose(best.weights ?? []);
     trainer.dispose();
   }
+}
+
+/** The ranges as they stand, as plain data (a snapshot: training keeps moving them). */
+function learnedRanges(trainer: ConstrainedTrainer): Record<string, ActivationRange> {
+  const out: Record<string, ActivationRange> = {};
+  for (const [name, r] of trainer.net.activationRanges()) if (r) out[name] = { ...r };
+  return out;
 }
 
 /** Masks and centroids as the model holds them now (after the best epoch's weights are back). */

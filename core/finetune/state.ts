@@ -69,5 +69,8 @@ export function stateFromGraph(
     }
     if (Object.keys(entry).length > 0) state[node.name] = entry;
   }
+  // Layers fused into another op (a ReLU) have no node of their own but keep their policy.
+  for (const [name, decision] of policies ?? [])
+    if (!state[name]) state[name] = { policy: decision.policy };
   return state;
 }

@@ -4,6 +4,7 @@ import { runCompressJob } from '../compress/run';
 import { parseRecipe, preset } from '../compress/recipe';
 import type { JobContext } from '../jobs/types';
 import { openStore } from '../store/index';
+import { initBackend } from '../train/backend';
 
 export interface CompressJobParams {
   dataDir: string;
@@ -23,11 +24,28 @@ export interface CompressJobResult {
   tfliteBytes: number;
 }
 
-const stages: CompressStage[] = ['check', 'fold', 'prune', 'cluster', 'calibrate', 'quantize', 'analyse', 'autoExclude', 'export', 'evaluate'];
+const stages: CompressStage[] = [
+  'check',
+  'fold',
+  'prune',
+  'cluster',
+  'fineTune',
+  'calibrate',
+  'quantize',
+  'analyse',
+  'autoExclude',
+  'export',
+  'evaluate',
+];
 
-/** One bar for the whole job: each stage is an equal share, evaluation (the slowest) two. */
-function overall(stage: CompressStage, fraction: number): number {
-  const weights = stages.map((s) => (s === 'evaluate' ? 2 : 1));
+/**
+ * One bar for the whole job: each stage is an equal share, evaluation (the slowest) two, and
+ * a recipe's fine-tuning, slower than everything else together, six.
+ */
+function overall(stage: CompressStage, fraction: number, fineTunes: boolean): number {
+  const weights: number[] = stages.map((s) =>
+    s === 'fineTune' ? (fineTunes ? 6 : 0) : s === 'evaluate' ? 2 : 1,
+  );
   const total = weights.reduce((a, b) => a + b, 0);
   const index = stages.indexOf(stage);
   const before = weights.slice(0, index).reduce((a, b) => a + b, 0);
@@ -36,7 +54,11 @@ function overall(stage: CompressStage, fraction: number): number {
 
 export async function compressJob(ctx: JobContext<CompressJobParams>): Promise<CompressJobResult> {
   const p = ctx.params;
-  const recipe = typeof p.recipe === 'string' ? preset(p.recipe) : parseRecipe(p.recipe, 'the recipe');
+  const recipe =
+    typeof p.recipe === 'string' ? preset(p.recipe) : parseRecipe(p.recipe, 'the recipe');
+  const fineTunes = recipe.steps.some((s) => s.step === 'fineTune');
+  // As the CLI does: the fastest backend, with the gradient kernels fine-tuning needs.
+  await initBackend();
   const store = openStore(p.dataDir);
   try {
     const report = await runCompressJob({
@@ -51,10 +73,23 @@ export async function compressJob(ctx: JobContext<CompressJobParams>): Promise<C
       signal: ctx.signal,
       onRunStarted: (runId) => ctx.publish('runId', runId),
       onProgress: (progress) => {
-        ctx.progress(progress.stage, overall(progress.stage, progress.fraction), progress.message);
+        ctx.progress(
+          progress.stage,
+          overall(progress.stage, progress.fraction, fineTunes),
+          progress.message,
+        );
       },
     });
     for (const w of report.warnings) ctx.log(`warning: ${w}`);
+    if (report.fineTune) {
+      const f = report.fineTune;
+      ctx.log(
+        `fine-tuned ${f.steps} steps on ${f.samples} samples of ${f.data}: best epoch ${f.bestEpoch} of ${f.epochs}` +
+          (f.bestValAccuracy === null
+            ? ''
+            : `, validation ${(f.bestValAccuracy * 100).toFixed(2)}%`),
+      );
+    }
     return {
       runId: report.runId,
       floatAccuracy: report.float.accuracy,

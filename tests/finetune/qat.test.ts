@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../core/train/backend';
 import { registerFineTuneKernels } from '../../core/finetune/kernels';
-import { activationParams } from '../../core/finetune/fake-quant';
+import { activationParams, MovingRange } from '../../core/finetune/fake-quant';
 import type { CompressionState } from '../../core/finetune/state';
 import { ConstrainedTrainer } from '../../core/finetune/trainer';
 
@@ -32,7 +32,10 @@ function mlp(): tf.LayersModel {
 const round = (v: number) => Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
-/** Integer arithmetic as the TFLite int8 FullyConnected kernel does it, then dequantized. */
+/**
+ * Integer arithmetic as the TFLite int8 FullyConnected kernel does it (per-tensor weight
+ * scale, as the exporter writes FULLY_CONNECTED), then dequantized.
+ */
 function int8Dense(
   x: number[][],
   kernel: Float32Array,
@@ -45,11 +48,8 @@ function int8Dense(
   const [nIn, nOut] = [x[0]!.length, bias.length];
   const pin = activationParams(inRange);
   const pout = activationParams(outRange);
-  const sw = Array.from({ length: nOut }, (_, j) => {
-    let m = 0;
-    for (let i = 0; i < nIn; i++) m = Math.max(m, Math.abs(kernel[i * nOut + j]!));
-    return m / 127;
-  });
+  const maxAbs = kernel.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const sw = Array.from({ length: nOut }, () => maxAbs / 127);
   return x.map((row) => {
     const qx = row.map((v) =>
       inputIsQuantized
@@ -118,6 +118,23 @@ describe('quantization-aware fine-tune', () => {
     assert.ok(tf.tidy(() => float.sub(tf.tensor(fq)).abs().max().dataSync()[0]!) > 0);
     tf.dispose([xs, float]);
     trainer.dispose();
+  });
+
+  it('moving ranges warm up as tf.train.ExponentialMovingAverage with num_updates', () => {
+    const r = new MovingRange(0.999);
+    const batch = (max: number) => tf.tensor1d([0, max]);
+    const seen = [1, 2, 4].map((max) => {
+      const x = batch(max);
+      const out = r.update(x).max;
+      x.dispose();
+      return out;
+    });
+    // decay after n updates: min(0.999, (1 + n) / (10 + n)).
+    const d1 = 2 / 11;
+    const d2 = 3 / 12;
+    assert.equal(seen[0], 1);
+    assert.ok(Math.abs(seen[1]! - (d1 * 1 + (1 - d1) * 2)) < 1e-12);
+    assert.ok(Math.abs(seen[2]! - (d2 * seen[1]! + (1 - d2) * 4)) < 1e-12);
   });
 
   it('leaves float-policy layers out of fake quantization', () => {
@@ -210,12 +227,9 @@ describe('quantization-aware fine-tune', () => {
     assert.deepEqual(model.getLayer('b').getWeights()[3]!.dataSync(), before);
     const after = model.getLayer('c').getWeights()[0]!.dataSync();
     for (let i = 0; i < after.length; i++) if (mask[i] === 0) assert.equal(after[i], 0);
-    assert.equal(
-      trainer.net.activationRanges().has('c'),
-      false,
-      'the conv output is not a tensor of the exported graph',
-    );
-    assert.equal(trainer.net.activationRanges().has('b'), true);
+    // The exported graph holds one tensor for conv and folded BN, named after the conv.
+    assert.equal(trainer.net.activationRanges().has('b'), false);
+    assert.equal(trainer.net.activationRanges().has('c'), true);
     xs.dispose();
     trainer.dispose();
   });

@@ -21,6 +21,7 @@ const STAGES: CompressProgress['stage'][] = [
   'fold',
   'prune',
   'cluster',
+  'fineTune',
   'calibrate',
   'quantize',
   'analyse',
@@ -73,6 +74,11 @@ function human(r: CompressReport): string {
     `recipe       ${r.recipe.name}`,
     `float        ${metric(r.float)} on ${r.float.samples} samples of ${r.data}`,
     `int8         ${metric(r.int8)} (${r.int8.evaluatedWith})`,
+    ...(r.fineTune
+      ? [
+          `fine-tune    ${r.fineTune.steps} steps on ${r.fineTune.samples} samples of ${r.fineTune.data}, best epoch ${r.fineTune.bestEpoch}/${r.fineTune.epochs} (validation ${pct(r.fineTune.bestValAccuracy ?? undefined)})`,
+        ]
+      : []),
     `sizes        float ${r.sizes.floatParamsBytes} B, .tflite ${r.sizes.tfliteBytes} B, gzip ${r.sizes.tfliteGzipBytes} B, packed clusters ${r.sizes.clusterPackedBytes} B, sparse ${r.sizes.sparseBytes} B`,
     `guarantees   ${r.guarantees.ok ? 'hold (pruned weights 0, <= k values, float layers float)' : 'BROKEN'}`,
     '',
