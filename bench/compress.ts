@@ -34,7 +34,11 @@ async function benchModel(name: string, model: tf.LayersModel, calibration: tf.T
   const graph = lowerKerasModel(model);
   const lower = (t() - t0) / 1000;
   const steps: Record<string, Record<string, number>> = {};
-  for (const recipe of ['int8', 'prune50-cluster16-int8']) {
+  for (const recipe of [
+    'int8',
+    'prune50-cluster16-int8',
+    'prune50-cluster16-int8-keep-rescaling-float',
+  ]) {
     const r = compress(graph, {
       recipe: {
         ...preset(recipe),

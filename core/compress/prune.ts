@@ -13,6 +13,7 @@ import {
   layerStats,
   reconstructPruned,
   relativeOutputError,
+  sampleColumns,
   requireSamples,
   type LayerStats,
 } from './reconstruct';
@@ -145,6 +146,8 @@ function pruneNofM(node: GraphNode, n: number, m: number, score: Float64Array): 
 }
 
 const SENSITIVITY_LEVELS = Array.from({ length: 20 }, (_, i) => i * 0.05);
+/** Cholesky work per sparsity level of a curve, in (unknowns)³ units. */
+const CURVE_BUDGET = 3e8;
 
 /**
  * Per-layer sparsities that reach `target` over all the layers' weights together while adding
@@ -216,6 +219,10 @@ export function prune(graph: LayerGraph, step: PruneStep, data?: StepData): Prun
   const errorCurve = (node: GraphNode, stats: LayerStats): number[] => {
     const ref = data!.reference.nodes.find((n) => n.name === node.name)!;
     const score = scores(node, step.criterion === 'activation' ? stats : undefined);
+    // The curve only shares the sparsity out: for layers whose solves are costly (a wide
+    // receptive field), a sample of output channels estimates it.
+    const kept = (stats.fieldSize + 1) / 2;
+    const columns = sampleColumns(stats, Math.max(8, Math.floor(CURVE_BUDGET / kept ** 3)));
     return SENSITIVITY_LEVELS.map((level) => {
       const trial: GraphNode = {
         ...node,
@@ -226,8 +233,8 @@ export function prune(graph: LayerGraph, step: PruneStep, data?: StepData): Prun
       if (mn) pruneNofM(trial, mn.n, mn.m, score);
       pruneToSparsity(trial, level, score);
       applyMasks({ ...graph, nodes: [trial] });
-      if (step.reconstruct) reconstructPruned(trial, ref, stats);
-      return relativeOutputError(trial, ref, stats);
+      if (step.reconstruct) reconstructPruned(trial, ref, stats, columns);
+      return relativeOutputError(trial, ref, stats, columns);
     });
   };
 

@@ -155,6 +155,19 @@ export function elementImportance(node: GraphNode, stats: LayerStats): Float64Ar
   return out;
 }
 
+function allColumns(stats: LayerStats): number[] {
+  return Array.from({ length: stats.columns }, (_, o) => o);
+}
+
+/**
+ * At most `count` output columns spread evenly over the layer: enough to estimate its relative
+ * output error at a fraction of the solves.
+ */
+export function sampleColumns(stats: LayerStats, count: number): number[] {
+  if (stats.columns <= count) return allColumns(stats);
+  return Array.from({ length: count }, (_, i) => Math.floor((i * stats.columns) / count));
+}
+
 /** Column `o` of a node's kernel and bias as one vector of d + 1 unknowns. */
 export function columnOf(node: GraphNode, stats: LayerStats, o: number): Float64Array {
   const d = stats.fieldSize;
@@ -185,10 +198,15 @@ function dot(a: Float64Array, b: Float64Array): number {
  * Output error of the node's weights against the reference's, relative to the reference
  * output's energy, summed over columns: 0 is exact, 1 is as bad as an output of zeros.
  */
-export function relativeOutputError(node: GraphNode, ref: GraphNode, stats: LayerStats): number {
+export function relativeOutputError(
+  node: GraphNode,
+  ref: GraphNode,
+  stats: LayerStats,
+  columns: Iterable<number> = allColumns(stats),
+): number {
   let err = 0;
   let energy = 0;
-  for (let o = 0; o < stats.columns; o++) {
+  for (const o of columns) {
     const k = stats.groupOf(o);
     const w = columnOf(node, stats, o);
     const w0 = columnOf(ref, stats, o);
@@ -203,10 +221,15 @@ export function relativeOutputError(node: GraphNode, ref: GraphNode, stats: Laye
  * Re-solves every unpruned weight (and the bias, where the layer has one) of `node` for the
  * least output error against `ref`. Pruned weights stay exactly zero: they are not unknowns.
  */
-export function reconstructPruned(node: GraphNode, ref: GraphNode, stats: LayerStats): void {
+export function reconstructPruned(
+  node: GraphNode,
+  ref: GraphNode,
+  stats: LayerStats,
+  columns: Iterable<number> = allColumns(stats),
+): void {
   const d = stats.fieldSize;
   const w = node.kernel!.data;
-  for (let o = 0; o < stats.columns; o++) {
+  for (const o of columns) {
     const k = stats.groupOf(o);
     const free: number[] = [];
     for (let p = 0; p < d; p++) if (!node.mask || node.mask[stats.kernelIndex(o, p)]) free.push(p);
