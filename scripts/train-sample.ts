@@ -6,13 +6,14 @@
  *                           [--fine-tune 2@0.001,2@0.0005] [--resume FILE@N]
  *                           [--out FILE] [--fashion-mnist-dir DIR] [--backend wasm|cpu|tensorflow]
  *
- * Seeded: initialisers and the shuffle order come from --seed, so a run on the same backend
- * reproduces the committed file's accuracy.
+ * Seeded: initialisers and the shuffle order come from --seed. The committed file is the
+ * default schedule on the wasm backend, its last cycle (2@0.0005) appended with --resume to
+ * the file the first one (2@0.001) had produced; 89.05% on the full test set.
  *
  * --resume FILE@N starts from FILE as the state after the main run and the first N fine-tune
  * cycles, and runs only the cycles after those. Every cycle starts a fresh optimizer and
- * shuffles with its own seed, so appending a cycle this way gives the same model as the whole
- * schedule from scratch, in a fraction of the time.
+ * shuffles with its own seed (seed + cycle + 1), so what the later cycles do depends only on
+ * the weights they start from: appending a cycle costs that cycle, not the whole schedule.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
