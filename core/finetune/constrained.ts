@@ -106,6 +106,7 @@ export class ConstrainedModel {
     readonly model: tf.LayersModel,
     readonly state: CompressionState,
     readonly qat?: QatOptions,
+    private readonly options: { freezeBatchNorm: boolean } = { freezeBatchNorm: false },
   ) {
     if (model.inputs.length !== 1 || model.outputs.length !== 1) {
       throw new FineTuneError(
@@ -415,7 +416,13 @@ export class ConstrainedModel {
       const w = this.weighted.get(node.layer.name);
       if (this.foldedBn.has(node.layer.name)) y = ins[0]!;
       else if (w) y = this.runWeighted(w, ins[0]!, training);
-      else y = node.layer.apply(ins.length === 1 ? ins[0]! : ins, { training }) as tf.Tensor;
+      else {
+        const batchStats =
+          training && !(this.options.freezeBatchNorm && node.kind === 'BatchNormalization');
+        y = node.layer.apply(ins.length === 1 ? ins[0]! : ins, {
+          training: batchStats,
+        }) as tf.Tensor;
+      }
       values.set(node.output, this.quantize(node, y, training));
     }
     return values.get(this.outputId)!;

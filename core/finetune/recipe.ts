@@ -43,6 +43,12 @@ export const FineTuneSchema = z.strictObject({
   quantizationAware: z.boolean().default(true),
   /** Moving-average decay of activation ranges (TF MOT uses 0.999). */
   emaDecay: z.number().gt(0).lt(1).default(0.999),
+  /**
+   * BatchNormalization layers normalise with their moving statistics while training (gamma
+   * and beta still train), as the exported model will; batch statistics of small batches on
+   * a pruned and clustered network otherwise differ from what the export computes.
+   */
+  freezeBatchNorm: z.boolean().default(false),
   /** Gradual pruning during the fine-tune; without it the prune step's masks stay fixed. */
   pruning: pruningSchedule.optional(),
   seed: z.number().int().default(0),

@@ -89,6 +89,7 @@ export async function fineTune(
     schedule: config.schedule,
     totalSteps,
     pruning: config.pruning,
+    freezeBatchNorm: config.freezeBatchNorm,
     qat:
       options.quantize && config.quantizationAware
         ? { emaDecay: config.emaDecay, weights: options.weights }

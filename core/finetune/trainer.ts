@@ -23,6 +23,7 @@ export interface TrainerOptions {
   totalSteps: number;
   pruning?: PruningSchedule;
   qat?: QatOptions;
+  freezeBatchNorm?: boolean;
 }
 
 /** Labelled samples held in memory: x row-major with `sampleShape` per sample, y class indices. */
@@ -69,7 +70,9 @@ export class ConstrainedTrainer {
     state: CompressionState,
     readonly options: TrainerOptions,
   ) {
-    this.net = new ConstrainedModel(model, state, options.qat);
+    this.net = new ConstrainedModel(model, state, options.qat, {
+      freezeBatchNorm: options.freezeBatchNorm ?? false,
+    });
     this.optimizer =
       options.optimizer === 'adam'
         ? tf.train.adam(options.learningRate)
