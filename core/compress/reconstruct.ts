@@ -37,7 +37,6 @@ export interface LayerStats {
    * by it), else 1.
    */
   weight: Float64Array;
-
   /** Flat index into the Keras kernel of column `o`, receptive position `p`. */
   kernelIndex(o: number, p: number): number;
 }
