@@ -19,18 +19,22 @@ import {
 import { layerFilter } from './select';
 import { allFloat, layerErrors, type LayerError } from './simulate';
 
-export type CompressStage =
-  | 'check'
-  | 'fold'
-  | 'prune'
-  | 'cluster'
-  | 'fineTune'
-  | 'calibrate'
-  | 'quantize'
-  | 'analyse'
-  | 'autoExclude'
-  | 'export'
-  | 'evaluate';
+/** The stages of a compression run, in the order they happen (progress bars go by it). */
+export const COMPRESS_STAGES = [
+  'check',
+  'fold',
+  'prune',
+  'cluster',
+  'fineTune',
+  'calibrate',
+  'quantize',
+  'analyse',
+  'autoExclude',
+  'export',
+  'evaluate',
+] as const;
+
+export type CompressStage = (typeof COMPRESS_STAGES)[number];
 
 /** What long steps report, for the job system to forward and the CLI to draw. */
 export interface CompressProgress {
@@ -143,10 +147,12 @@ export function compress(input: LayerGraph, options: CompressOptions): CompressR
 
   const pruned: PruneRecord[] = [];
   const clustered: ClusterRecord[] = [];
-  // Data-aware prune and cluster measure each layer against its weights as they are here.
-  const reference = cloneGraph(graph);
+  // Data-aware prune and cluster measure each layer against its weights as they are before
+  // the first of them runs; recipes without either never copy the weights.
+  let reference: LayerGraph | undefined;
   const stepData = (count: number) => {
     const c = options.calibration;
+    reference ??= cloneGraph(graph);
     return { reference, samples: c?.slice(0, Math.min(count, c.shape[0])) };
   };
   for (const step of recipe.steps) {

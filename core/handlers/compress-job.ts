@@ -1,5 +1,5 @@
 // Runs inside a job worker thread: a compression from start to recorded run.
-import type { CompressStage } from '../compress/pipeline';
+import { COMPRESS_STAGES, type CompressStage } from '../compress/pipeline';
 import { runCompressJob } from '../compress/run';
 import { parseRecipe, preset } from '../compress/recipe';
 import type { JobContext } from '../jobs/types';
@@ -24,30 +24,16 @@ export interface CompressJobResult {
   tfliteBytes: number;
 }
 
-const stages: CompressStage[] = [
-  'check',
-  'fold',
-  'prune',
-  'cluster',
-  'fineTune',
-  'calibrate',
-  'quantize',
-  'analyse',
-  'autoExclude',
-  'export',
-  'evaluate',
-];
-
 /**
  * One bar for the whole job: each stage is an equal share, evaluation (the slowest) two, and
  * a recipe's fine-tuning, slower than everything else together, six.
  */
 function overall(stage: CompressStage, fraction: number, fineTunes: boolean): number {
-  const weights: number[] = stages.map((s) =>
+  const weights: number[] = COMPRESS_STAGES.map((s) =>
     s === 'fineTune' ? (fineTunes ? 6 : 0) : s === 'evaluate' ? 2 : 1,
   );
   const total = weights.reduce((a, b) => a + b, 0);
-  const index = stages.indexOf(stage);
+  const index = COMPRESS_STAGES.indexOf(stage);
   const before = weights.slice(0, index).reduce((a, b) => a + b, 0);
   return Math.min(1, (before + weights[index]! * fraction) / total);
 }

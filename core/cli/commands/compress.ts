@@ -1,5 +1,5 @@
 import { PRESET_NAMES } from '../../compress/recipe';
-import type { CompressProgress } from '../../compress/pipeline';
+import { COMPRESS_STAGES, type CompressProgress } from '../../compress/pipeline';
 import { runCompressJob, type CompressReport } from '../../compress/run';
 import { openStore } from '../../store/index';
 import { initBackend } from '../../train/backend';
@@ -16,27 +16,14 @@ function parseScale(raw: string): number {
   return value;
 }
 
-const STAGES: CompressProgress['stage'][] = [
-  'check',
-  'fold',
-  'prune',
-  'cluster',
-  'fineTune',
-  'calibrate',
-  'quantize',
-  'analyse',
-  'autoExclude',
-  'export',
-  'evaluate',
-];
-
 /** One redrawn line on a terminal; nothing when stderr is a pipe or a file. */
 function progressBar(ctx: CliContext): { update: (p: CompressProgress) => void; done: () => void } {
   const tty = (ctx.stderr as NodeJS.WriteStream).isTTY === true;
   if (!tty) return { update: () => {}, done: () => {} };
   return {
     update(p) {
-      const overall = (STAGES.indexOf(p.stage) + Math.min(1, p.fraction)) / STAGES.length;
+      const overall =
+        (COMPRESS_STAGES.indexOf(p.stage) + Math.min(1, p.fraction)) / COMPRESS_STAGES.length;
       const width = 30;
       const filled = Math.round(overall * width);
       ctx.stderr.write(
