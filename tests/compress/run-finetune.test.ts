@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseRecipe } from '../../core/compress/recipe';
 import type { CompressProgress } from '../../core/compress/pipeline';
 import { runCompressJob, type CompressReport } from '../../core/compress/run';
@@ -13,9 +11,9 @@ import { parse as parseYaml } from 'yaml';
 import { EventHub } from '../../core/app/events';
 import type { CompressJobParams, CompressJobResult } from '../../core/handlers/compress-job';
 import { JobManager } from '../../core/jobs/manager';
+import { repoRoot as root, runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const sampleModel = path.join(root, 'resources/samples/fashion-mnist-cnn.keras');
 const missingSample = existsSync(sampleModel)
   ? false
@@ -48,10 +46,8 @@ describe('compress with a fineTune step', { skip: missingSample }, () => {
     writeFileSync(recipe, recipeYaml);
     const out = path.join(dir, 'out');
     const dataDir = path.join(dir, 'data');
-    const r = spawnSync(
-      process.execPath,
+    const r = runCli(
       [
-        'bin/quantbench.mjs',
         'compress',
         sampleModel,
         '--recipe',
@@ -64,7 +60,7 @@ describe('compress with a fineTune step', { skip: missingSample }, () => {
         '--data-dir',
         dataDir,
       ],
-      { cwd: root, encoding: 'utf8', timeout: 120_000 },
+      { timeoutMs: 120_000 },
     );
     assert.equal(r.status, 0, r.stderr);
     const printed = JSON.parse(r.stdout) as CompressReport;

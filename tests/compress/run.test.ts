@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { distinctCount } from '../../core/compress/cluster';
 import { runGraph } from '../../core/compress/execute';
@@ -15,6 +13,7 @@ import { loadModel } from '../../core/model/index';
 import { saveKeras } from '../../core/model/keras-writer';
 import { openStore } from '../../core/store/index';
 import { readTflite } from '../../core/tflite/reader';
+import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
 import { seedWeights } from './models';
 
@@ -24,7 +23,6 @@ const magnitudeRecipe = parseRecipe({
   steps: [{ step: 'prune', sparsity: 0.5 }, { step: 'cluster', k: 16 }, { step: 'quantize' }],
 });
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A 28x28 classifier with the sample model's layer kinds: input Rescaling, Conv+BN, depthwise+BN, GAP, softmax. */
 function fashionNet(): tf.LayersModel {
@@ -150,43 +148,33 @@ describe('compress job and CLI', () => {
     const recipe = path.join(dir, 'bad.yaml');
     writeFileSync(recipe, 'steps:\n  - step: cluster\n    k: 300\n  - step: quantize\n');
     const badOut = path.join(dir, 'never');
-    const bad = spawnSync(
-      process.execPath,
-      [
-        'bin/quantbench.mjs',
-        'compress',
-        modelFile,
-        '--recipe',
-        recipe,
-        '--data',
-        'fashion-mnist:test[0:200]',
-        '--out',
-        badOut,
-      ],
-      { cwd: root, encoding: 'utf8' },
-    );
+    const bad = runCli([
+      'compress',
+      modelFile,
+      '--recipe',
+      recipe,
+      '--data',
+      'fashion-mnist:test[0:200]',
+      '--out',
+      badOut,
+    ]);
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /k = 300 clusters is outside 2\.\.256/);
     assert.ok(!existsSync(badOut), 'nothing written');
     const dataDir = path.join(dir, 'data');
-    const good = spawnSync(
-      process.execPath,
-      [
-        'bin/quantbench.mjs',
-        'compress',
-        modelFile,
-        '--recipe',
-        'int8',
-        '--data',
-        'fashion-mnist:test[0:150]',
-        '--out',
-        path.join(dir, 'ok'),
-        '--json',
-        '--data-dir',
-        dataDir,
-      ],
-      { cwd: root, encoding: 'utf8' },
-    );
+    const good = runCli([
+      'compress',
+      modelFile,
+      '--recipe',
+      'int8',
+      '--data',
+      'fashion-mnist:test[0:150]',
+      '--out',
+      path.join(dir, 'ok'),
+      '--json',
+      '--data-dir',
+      dataDir,
+    ]);
     assert.equal(good.status, 0, good.stderr);
     const doc = JSON.parse(good.stdout);
     assert.equal(typeof doc.runId, 'number');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import { Runtime } from '../../core/runtime/index';
 import type { FullyConnectedOptions, TfliteModel } from '../../core/tflite';
 import { sharedModel } from './shared-models';
 
@@ -28,6 +29,27 @@ export function ad01Frames(): Float32Array {
   return new Float32Array(
     bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
   );
+}
+
+/** ad01_fp32.tflite run frame by frame in our runtime (the wasm build), outputs concatenated. */
+export async function ad01RuntimeOutputs(frames: Float32Array): Promise<Float32Array> {
+  const interpreter = await Runtime.load(
+    new Uint8Array(readFileSync(sharedModel('ad01_fp32.tflite'))),
+    {
+      name: 'ad01_fp32',
+    },
+  );
+  const ours = new Float32Array(frames.length);
+  try {
+    for (let f = 0; f < AD01_FRAMES; f++) {
+      interpreter.setInput(0, frames.slice(f * AD01_FEATURES, (f + 1) * AD01_FEATURES));
+      interpreter.invoke();
+      ours.set(interpreter.getOutput(0) as Float32Array, f * AD01_FEATURES);
+    }
+  } finally {
+    interpreter.dispose();
+  }
+  return ours;
 }
 
 /** A constant tensor's data as float32 (copied: flatbuffer buffers need not be 4-byte aligned). */

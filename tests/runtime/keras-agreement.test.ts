@@ -8,6 +8,7 @@ import {
   AD01_FEATURES,
   AD01_FRAMES,
   ad01Frames,
+  ad01RuntimeOutputs,
   dropBiasesBeforeBatchNorm,
   frameErrors,
 } from '../helpers/ad01';
@@ -36,16 +37,8 @@ describe('float .tflite in our runtime = the Keras model in tfjs', () => {
     },
     async (t) => {
       const keras = await loadModel(sharedModel('ad01.h5'));
-      const interpreter = await Runtime.load(
-        new Uint8Array(readFileSync(sharedModel('ad01_fp32.tflite'))),
-      );
       const frames = ad01Frames();
-      const ours = new Float32Array(frames.length);
-      for (let f = 0; f < AD01_FRAMES; f++) {
-        interpreter.setInput(0, frames.slice(f * AD01_FEATURES, (f + 1) * AD01_FEATURES));
-        interpreter.invoke();
-        ours.set(interpreter.getOutput(0) as Float32Array, f * AD01_FEATURES);
-      }
+      const ours = await ad01RuntimeOutputs(frames);
       const predict = () =>
         tf.tidy(() =>
           (

@@ -7,6 +7,7 @@ import {
   AD01_FEATURES,
   AD01_FRAMES,
   ad01Frames,
+  ad01RuntimeOutputs,
   evaluateDenseTfliteFloat64,
   frameErrors,
   tfliteFloats,
@@ -281,16 +282,8 @@ describe(
   () => {
     const model = () => readTflite(load('ad01_fp32.tflite'));
     const run = async () => {
-      const interpreter = await Runtime.load(load('ad01_fp32.tflite'), { name: 'ad01_fp32' });
       const frames = ad01Frames();
-      const ours = new Float32Array(frames.length);
-      for (let f = 0; f < AD01_FRAMES; f++) {
-        interpreter.setInput(0, frames.slice(f * AD01_FEATURES, (f + 1) * AD01_FEATURES));
-        interpreter.invoke();
-        ours.set(interpreter.getOutput(0) as Float32Array, f * AD01_FEATURES);
-      }
-      interpreter.dispose();
-      return { frames, ours };
+      return { frames, ours: await ad01RuntimeOutputs(frames) };
     };
 
     it("computes every output bit for bit as TFLite's reference float32 kernel does", async () => {
