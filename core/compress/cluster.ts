@@ -1,4 +1,4 @@
-import { WEIGHTED_OPS, outputChannels, type GraphNode, type LayerGraph } from './graph';
+import { WEIGHTED_OPS, nodeByName, outputChannels, type GraphNode, type LayerGraph } from './graph';
 import { applyMasks, type StepData } from './prune';
 import {
   MAX_FIELD,
@@ -230,7 +230,7 @@ export function cluster(graph: LayerGraph, step: ClusterStep, data?: StepData): 
     let outputError: ClusterRecord['outputError'];
     if (stats) {
       applyMasks({ ...graph, nodes: [node] });
-      const ref = data!.reference.nodes.find((n) => n.name === node.name)!;
+      const ref = nodeByName(data!.reference, node.name)!;
       const kmeans = relativeOutputError(node, ref, stats);
       const columns = outputChannels(node.kernel, node.op);
       const codebooks =

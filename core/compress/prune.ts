@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import {
   WEIGHTED_OPS,
   inputChannels,
+  nodeByName,
   outputChannels,
   type GraphNode,
   type LayerGraph,
@@ -217,7 +218,7 @@ export function prune(graph: LayerGraph, step: PruneStep, data?: StepData): Prun
 
   /** The layer's output error at each sparsity level, pruned and re-solved as this step would. */
   const errorCurve = (node: GraphNode, stats: LayerStats): number[] => {
-    const ref = data!.reference.nodes.find((n) => n.name === node.name)!;
+    const ref = nodeByName(data!.reference, node.name)!;
     const score = scores(node, step.criterion === 'activation' ? stats : undefined);
     // The curve only shares the sparsity out: for layers whose solves are costly (a wide
     // receptive field), a sample of output channels estimates it.
@@ -241,9 +242,12 @@ export function prune(graph: LayerGraph, step: PruneStep, data?: StepData): Prun
   const finish = (node: GraphNode, stats: LayerStats | undefined) => {
     applyMasks({ ...graph, nodes: [node] });
     if (!stats) return;
-    const ref = data!.reference.nodes.find((n) => n.name === node.name)!;
+    const ref = nodeByName(data!.reference, node.name)!;
     const masked = relativeOutputError(node, ref, stats);
-    if (!step.reconstruct) return void errors.set(node.name, { masked });
+    if (!step.reconstruct) {
+      errors.set(node.name, { masked });
+      return;
+    }
     reconstructPruned(node, ref, stats);
     errors.set(node.name, { masked, reconstructed: relativeOutputError(node, ref, stats) });
   };

@@ -23,7 +23,6 @@ import { solveSpd } from './linalg';
  * int8 rounding then punishes.
  */
 export interface LayerStats {
-  node: string;
   /** Receptive-field size d; unknowns per column are d weights then the bias (d + 1). */
   fieldSize: number;
   columns: number;
@@ -125,7 +124,6 @@ export function layerStats(
   const mult = node.op === 'depthwise_conv2d' ? s[3]! : 1;
   const cin = node.op === 'depthwise_conv2d' ? s[2]! : 1;
   return {
-    node: name,
     fieldSize: d,
     columns,
     h,
