@@ -103,10 +103,21 @@ describe('compression pipeline', () => {
 
   it('reports per layer: policy, sparsity, distinct values, scales, error; and sizes', () => {
     const graph = lowerKerasModel(smallCnn());
-    const r = compress(graph, {
-      recipe: preset('prune50-cluster16-int8'),
-      calibration: randomImages(32, 2),
+    // One codebook per layer, so the report's per-tensor scale path is the one exercised.
+    const recipe = parseRecipe({
+      steps: [
+        {
+          step: 'prune',
+          sparsity: 0.5,
+          scope: 'sensitivity',
+          criterion: 'activation',
+          reconstruct: true,
+        },
+        { step: 'cluster', k: 16 },
+        { step: 'quantize', calibration: { method: 'mse' } },
+      ],
     });
+    const r = compress(graph, { recipe, calibration: randomImages(32, 2) });
     const bytes = exportTflite(r.quantized!);
     const layers = layerReports(r, checkExportedGuarantees(bytes, r.quantized!));
     const conv2 = layers.find((l) => l.name === 'conv2')!;

@@ -51,6 +51,10 @@ describe('recipe', () => {
       p.steps.map((s) => s.step),
       ['prune', 'cluster', 'quantize'],
     );
+    // Folded BatchNormalization scales each channel on its own: one codebook per channel.
+    assert.ok(p.steps[1].step === 'cluster' && p.steps[1].granularity === 'per-channel');
+    const keep = preset('prune50-cluster16-int8-keep-rescaling-float');
+    assert.ok(keep.steps[1].step === 'cluster' && keep.steps[1].granularity === 'per-layer');
     assert.throws(() => preset('int4'), /no recipe preset named "int4"/);
   });
 
