@@ -98,8 +98,23 @@ describe('data-aware prune and cluster, float BatchNormalization', { skip: missi
       total += n;
     }
     assert.ok(zeros / total >= 0.5 - 1e-3, `overall ${zeros / total}`);
-    const levels = new Set(r.pruned.map((p) => p.sparsity.toFixed(2)));
-    assert.ok(levels.size > 1, `one level for all layers: ${[...levels]}`);
+    // The share-out minimises the summed layer output errors, so it must beat the same
+    // sparsity in every layer on that very sum.
+    const uniform = compress(graph, {
+      recipe: parseRecipe({
+        steps: [
+          { step: 'prune', sparsity: 0.5, reconstruct: true, samples: 256 },
+          { step: 'quantize', policy: keepFloat },
+        ],
+      }),
+      calibration: samples,
+    });
+    const summed = (records: typeof r.pruned) =>
+      records.reduce((sum, p) => sum + p.outputError!.reconstructed, 0);
+    assert.ok(
+      summed(r.pruned) < 0.5 * summed(uniform.pruned),
+      `sensitivity ${summed(r.pruned)} vs uniform ${summed(uniform.pruned)}`,
+    );
   });
 
   it('refined centroids keep at most k values per layer, zeros fixed, and lower the output error', () => {
@@ -117,7 +132,8 @@ describe('data-aware prune and cluster, float BatchNormalization', { skip: missi
       const node = r.graph.nodes.find((n) => n.name === c.layer)!;
       assert.ok(distinctCount(node.kernel!.data) <= 16, c.layer);
       node.mask!.forEach((m, i) => m === 0 && assert.equal(node.kernel!.data[i], 0));
-      assert.ok(c.outputError!.refined <= c.outputError!.kmeans + 1e-9, c.layer);
+      // Strictly lower: k-means centroids are a feasible point of the re-solve.
+      assert.ok(c.outputError!.refined < c.outputError!.kmeans, c.layer);
       const stored = new Set(node.clusters!.centroids[0]);
       for (const v of node.kernel!.data)
         assert.ok(stored.has(v), `${c.layer}: ${v} not a centroid`);
