@@ -11,9 +11,18 @@ export class TensorObserver {
   min = Infinity;
   max = -Infinity;
   private readonly sample: number[] = [];
+  private readonly sampleWeights: number[] = [];
   private seen = 0;
 
-  constructor(private readonly budget = 1 << 18) {}
+  /**
+   * `channelWeights`, when given, says how much an error in each channel (the last axis)
+   * counts downstream, e.g. the square of the multiplier of a float BatchNormalization that
+   * reads the tensor; the MSE range then minimises the error as it reaches later layers.
+   */
+  constructor(
+    private readonly budget = 1 << 18,
+    readonly channelWeights?: Float64Array,
+  ) {}
 
   observe(values: Float32Array): void {
     for (let i = 0; i < values.length; i++) {
@@ -24,13 +33,21 @@ export class TensorObserver {
     // Deterministic thinning keeps percentile and MSE estimates representative without
     // holding every activation of every sample in memory.
     const stride = Math.max(1, Math.ceil((this.seen + values.length) / this.budget));
-    for (let i = (stride - (this.seen % stride)) % stride; i < values.length; i += stride)
+    const w = this.channelWeights;
+    for (let i = (stride - (this.seen % stride)) % stride; i < values.length; i += stride) {
       this.sample.push(values[i]);
+      if (w) this.sampleWeights.push(w[i % w.length]);
+    }
     this.seen += values.length;
   }
 
   values(): Float32Array {
     return Float32Array.from(this.sample);
+  }
+
+  /** Each kept value's channel weight, in the order of `values()`; undefined when unweighted. */
+  weights(): Float64Array | undefined {
+    return this.channelWeights && Float64Array.from(this.sampleWeights);
   }
 }
 
@@ -42,11 +59,11 @@ function quantile(sorted: Float32Array, q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-function quantizationMse(values: Float32Array, p: QuantParams): number {
+function quantizationMse(values: Float32Array, p: QuantParams, weights?: Float64Array): number {
   let err = 0;
   for (let i = 0; i < values.length; i++) {
     const d = values[i] - dequantizeAffine(quantizeAffine(values[i], p), p);
-    err += d * d;
+    err += (weights ? weights[i] : 1) * d * d;
   }
   return err / Math.max(1, values.length);
 }
@@ -59,8 +76,8 @@ export function chooseRange(
 ): { min: number; max: number } {
   if (!Number.isFinite(obs.min)) return { min: 0, max: 0 };
   if (method === 'minmax') return { min: obs.min, max: obs.max };
-  const sorted = obs.values().sort();
   if (method === 'percentile') {
+    const sorted = obs.values().sort();
     const tail = (100 - percentile) / 100;
     return {
       min: Math.min(obs.min, 0) < 0 ? quantile(sorted, tail) : obs.min,
@@ -68,12 +85,14 @@ export function chooseRange(
     };
   }
   // MSE: shrink the min/max range and keep the clip with the least round-trip error.
+  const values = obs.values();
+  const weights = obs.weights();
   let best = { min: obs.min, max: obs.max };
-  let bestErr = quantizationMse(sorted, asymmetricParams(obs.min, obs.max));
+  let bestErr = quantizationMse(values, asymmetricParams(obs.min, obs.max), weights);
   for (let step = 1; step < 64; step++) {
     const f = 1 - step / 80;
     const cand = { min: obs.min * f, max: obs.max * f };
-    const err = quantizationMse(sorted, asymmetricParams(cand.min, cand.max));
+    const err = quantizationMse(values, asymmetricParams(cand.min, cand.max), weights);
     if (err < bestErr) {
       best = cand;
       bestErr = err;
@@ -100,9 +119,10 @@ export function calibrate(
   known?: ReadonlyMap<string, { min: number; max: number }>,
 ): Calibration {
   const observers = new Map<string, TensorObserver>();
+  const readByFloatBn = floatBatchNormWeights(graph, step);
   const observe = (name: string, t: tf.Tensor) => {
     let o = observers.get(name);
-    if (!o) observers.set(name, (o = new TensorObserver()));
+    if (!o) observers.set(name, (o = new TensorObserver(undefined, readByFloatBn.get(name))));
     o.observe(t.dataSync() as Float32Array);
   };
   const n = samples.shape[0];
@@ -135,4 +155,25 @@ export function calibrate(
 
 function bnMul(bn: NonNullable<LayerGraph['nodes'][number]['bn']>): tf.Tensor {
   return tf.tensor1d(bn.gamma.map((g, c) => g / Math.sqrt(bn.variance[c] + bn.epsilon)));
+}
+
+/**
+ * Channel weights for the tensors whose only reader is a BatchNormalization (its int8 MUL+ADD
+ * or a float op): each channel's error reaches the rest of the model multiplied by the BN's
+ * gamma/√(var+ε), so with spread multipliers the plain MSE range serves the channels the BN
+ * shrinks and starves the ones it amplifies.
+ */
+function floatBatchNormWeights(graph: LayerGraph, step: QuantizeStep): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  if (step.calibration.method !== 'mse') return out;
+  for (const node of graph.nodes) {
+    const readers = graph.nodes.filter((n) => n.inputs.includes(node.name));
+    if (readers.length !== 1 || readers[0]!.op !== 'batch_norm') continue;
+    const bn = readers[0]!.bn!;
+    out.set(
+      node.name,
+      Float64Array.from(bn.gamma, (g, c) => (g * g) / (bn.variance[c]! + bn.epsilon)),
+    );
+  }
+  return out;
 }

@@ -6,6 +6,7 @@ import { prune } from '../../core/compress/prune';
 import { quantizeWeights } from '../../core/compress/quantize';
 import { clusterStepSchema, pruneStepSchema } from '../../core/compress/recipe';
 import { TensorObserver, chooseRange } from '../../core/compress/calibrate';
+import { asymmetricParams, dequantizeAffine, quantizeAffine } from '../../core/compress/quant-math';
 
 function convNode(seed: number, scalePerChannel = true): GraphNode {
   const random = seededRandom(seed);
@@ -136,5 +137,30 @@ describe('calibration ranges', () => {
   it('mse picks a range that loses less to rounding than minmax', () => {
     const r = chooseRange(obs, 'mse');
     assert.ok(r.max < 40);
+  });
+
+  it('mse weighs each channel by how much a BatchNormalization after it amplifies it', () => {
+    // Channel 0 is wide and the BN shrinks it; channel 1 is narrow and the BN amplifies it
+    // 50-fold: weighted, the range gives up the wide channel's tail to resolve the narrow one.
+    const wide = (i: number) => (i % 2 === 0 ? 8 * (random() * 2 - 1) : 0.05 * (random() * 2 - 1));
+    const x = Float32Array.from({ length: 20000 }, (_, i) => wide(i));
+    const plain = new TensorObserver();
+    const weighted = new TensorObserver(undefined, Float64Array.from([0.02 ** 2, 50 ** 2]));
+    plain.observe(x);
+    weighted.observe(x);
+    const rPlain = chooseRange(plain, 'mse');
+    const rWeighted = chooseRange(weighted, 'mse');
+    assert.ok(rWeighted.max < 0.5 * rPlain.max, `${rWeighted.max} vs ${rPlain.max}`);
+    // And it is the better range for what the BN passes on.
+    const passedOn = (r: { min: number; max: number }) => {
+      const p = asymmetricParams(r.min, r.max);
+      let err = 0;
+      x.forEach((v, i) => {
+        const m = i % 2 === 0 ? 0.02 : 50;
+        err += (m * (v - dequantizeAffine(quantizeAffine(v, p), p))) ** 2;
+      });
+      return err;
+    };
+    assert.ok(passedOn(rWeighted) < passedOn(rPlain));
   });
 });
