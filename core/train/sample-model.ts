@@ -34,7 +34,7 @@ export function buildSampleModel(seed: number): tf.LayersModel {
     bn(),
     relu(),
     tf.layers.conv2d({
-      filters: 64,
+      filters: 128,
       kernelSize: 1,
       useBias: false,
       kernelInitializer: init(),
@@ -53,7 +53,7 @@ export function buildSampleModel(seed: number): tf.LayersModel {
     bn(),
     relu(),
     tf.layers.conv2d({
-      filters: 128,
+      filters: 256,
       kernelSize: 1,
       useBias: false,
       kernelInitializer: init(),
