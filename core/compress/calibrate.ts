@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeAll, runGraph } from './execute';
-import type { LayerGraph } from './graph';
+import { consumers, type LayerGraph } from './graph';
 import { asymmetricParams, dequantizeAffine, quantizeAffine, type QuantParams } from './quant-math';
 import type { QuantizeStep } from './recipe';
 
@@ -119,10 +119,10 @@ export function calibrate(
   known?: ReadonlyMap<string, { min: number; max: number }>,
 ): Calibration {
   const observers = new Map<string, TensorObserver>();
-  const readByFloatBn = floatBatchNormWeights(graph, step);
+  const channelWeights = batchNormReaderWeights(graph, step);
   const observe = (name: string, t: tf.Tensor) => {
     let o = observers.get(name);
-    if (!o) observers.set(name, (o = new TensorObserver(undefined, readByFloatBn.get(name))));
+    if (!o) observers.set(name, (o = new TensorObserver(undefined, channelWeights.get(name))));
     o.observe(t.dataSync() as Float32Array);
   };
   const n = samples.shape[0];
@@ -158,16 +158,16 @@ function bnMul(bn: NonNullable<LayerGraph['nodes'][number]['bn']>): tf.Tensor {
 }
 
 /**
- * Channel weights for the tensors whose only reader is a BatchNormalization (its int8 MUL+ADD
- * or a float op): each channel's error reaches the rest of the model multiplied by the BN's
+ * Channel weights for the tensors whose only reader is a BatchNormalization (a float op or its
+ * int8 MUL+ADD): each channel's error reaches the rest of the model multiplied by the BN's
  * gamma/√(var+ε), so with spread multipliers the plain MSE range serves the channels the BN
  * shrinks and starves the ones it amplifies.
  */
-function floatBatchNormWeights(graph: LayerGraph, step: QuantizeStep): Map<string, Float64Array> {
+function batchNormReaderWeights(graph: LayerGraph, step: QuantizeStep): Map<string, Float64Array> {
   const out = new Map<string, Float64Array>();
   if (step.calibration.method !== 'mse') return out;
   for (const node of graph.nodes) {
-    const readers = graph.nodes.filter((n) => n.inputs.includes(node.name));
+    const readers = consumers(graph, node.name);
     if (readers.length !== 1 || readers[0]!.op !== 'batch_norm') continue;
     const bn = readers[0]!.bn!;
     out.set(

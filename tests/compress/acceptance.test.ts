@@ -154,7 +154,7 @@ describe('acceptance (issue 5)', () => {
   );
 
   // One-shot on the full test set, 90.09% float: 87.13% int8, 2.96 points, the figure the CLI
-  // reports (docs/recipes.md). It passes by 0.04 points; a fine-tune brings the loss to about 1.1.
+  // reports (docs/recipes.md). It passes by 0.04 points; a fine-tune brings the loss to 0.99.
   it(
     'sample model, prune50-cluster16-int8-keep-rescaling-float: loses at most 3 points',
     { skip: missingSample },

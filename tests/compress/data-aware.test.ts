@@ -110,7 +110,7 @@ describe('data-aware prune and cluster, float BatchNormalization', { skip: missi
       calibration: samples,
     });
     const summed = (records: typeof r.pruned) =>
-      records.reduce((sum, p) => sum + p.outputError!.reconstructed, 0);
+      records.reduce((sum, p) => sum + p.outputError!.reconstructed!, 0);
     assert.ok(
       summed(r.pruned) < 0.5 * summed(uniform.pruned),
       `sensitivity ${summed(r.pruned)} vs uniform ${summed(uniform.pruned)}`,
