@@ -6,13 +6,14 @@ import { strToU8, zipSync } from 'fflate';
 import { QuantbenchError } from '../errors';
 import { h5Ready, type H5Group } from './h5';
 import { kerasActivationName } from './layers/activations';
+import { weightKeys, type WeightKeys } from './keras-weight-paths';
 
 /**
  * Writes a tfjs LayersModel as a Keras 3 `.keras` archive: config.json in Keras 3's
  * serialisation (module/class_name/config/registered_name, functional inbound nodes as
  * `{args, kwargs}` with `__keras_tensor__` references), metadata.json, and model.weights.h5
- * with `layers/<name>/vars/<i>` holding each layer's variables, trainable ones first, as
- * Keras 3's `Layer.save_own_variables` numbers them.
+ * with `layers/<key>/vars/<i>` (class-based keys, as Keras names them) holding each layer's
+ * variables, trainable ones first, as Keras 3's `Layer.save_own_variables` numbers them.
  * Layout: keras/src/saving/saving_lib.py, keras/src/models/functional.py.
  */
 export class KerasWriterError extends QuantbenchError {
@@ -349,7 +350,7 @@ function modelConfig(model: tf.LayersModel, raw: JsonObject, file: string): Json
   };
 }
 
-function writeVariables(group: H5Group, layer: tf.layers.Layer): void {
+function writeVariables(group: H5Group, layer: tf.layers.Layer, keys?: WeightKeys): void {
   const vars = group.create_group('vars');
   const nested = isModelLayer(layer);
   // A nested model's variables live in its own layers' groups, not in its vars.
@@ -366,7 +367,12 @@ function writeVariables(group: H5Group, layer: tf.layers.Layer): void {
     return;
   }
   const layers = group.create_group('layers');
-  for (const inner of layer.layers) writeVariables(layers.create_group(inner.name), inner);
+  for (const inner of layer.layers)
+    writeVariables(
+      layers.create_group(keys?.keys.get(inner.name) ?? inner.name),
+      inner,
+      keys?.nested.get(inner.name),
+    );
 }
 
 /** Writes `model` to `file` as a Keras 3 .keras archive. */
@@ -380,7 +386,14 @@ export async function saveKeras(model: tf.LayersModel, file: string): Promise<vo
     const f = new h5.File(weightsPath, 'w');
     try {
       const layers = f.create_group('layers');
-      for (const layer of model.layers) writeVariables(layers.create_group(layer.name), layer);
+      // Keras finds a layer's variables by class and position, not by name (keras-weight-paths.ts).
+      const keys = weightKeys(config);
+      for (const layer of model.layers)
+        writeVariables(
+          layers.create_group(keys.keys.get(layer.name) ?? layer.name),
+          layer,
+          keys.nested.get(layer.name),
+        );
       f.create_group('vars');
     } finally {
       f.close();

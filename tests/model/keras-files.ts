@@ -132,3 +132,41 @@ export async function saveAsKeras2H5(model: tf.LayersModel, file: string): Promi
   const layers = model.layers.map((l) => ({ name: l.name, weights: layerArrays(l, '') }));
   await writeKeras2H5(file, config, layers);
 }
+
+/**
+ * An HDF5 file holding `datasets` at the given paths. Only `/` separates groups, so a
+ * backslash stays part of a group's name, as it does in files tf.keras saved on Windows.
+ */
+export async function h5BytesAtPaths(
+  datasets: Record<string, NamedArray>,
+  emptyGroups: string[] = [],
+): Promise<Uint8Array> {
+  await h5wasm.ready;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'qb-test-h5-'));
+  const file = path.join(dir, 'w.h5');
+  try {
+    const f = new h5wasm.File(file, 'w');
+    const groupAt = (p: string) => {
+      let g: InstanceType<typeof h5wasm.Group> = f;
+      for (const part of p.split('/').filter(Boolean)) {
+        const existing = g.get(part);
+        g = existing instanceof h5wasm.Group ? existing : g.create_group(part);
+      }
+      return g;
+    };
+    for (const p of emptyGroups) groupAt(p);
+    for (const [p, w] of Object.entries(datasets)) {
+      const parts = p.split('/');
+      groupAt(parts.slice(0, -1).join('/')).create_dataset({
+        name: parts.at(-1)!,
+        data: w.values,
+        shape: w.shape,
+        dtype: '<f',
+      });
+    }
+    f.close();
+    return new Uint8Array(readFileSync(file));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

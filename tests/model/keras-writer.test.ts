@@ -53,7 +53,7 @@ describe('saveKeras', () => {
     );
   });
 
-  it('uses the Keras 3 archive layout: config.json, metadata.json, layers/<name>/vars/<i>', async () => {
+  it('uses the Keras 3 archive layout: config.json, metadata.json, layers/<class key>/vars/<i>', async () => {
     const model = sampleLikeModel();
     seedWeights(model, 12);
     const file = path.join(tempDir(), 'layout.keras');
@@ -116,21 +116,23 @@ describe('saveKeras', () => {
       }
       return out;
     });
+    // Keras looks variables up by class and position (conv2d, batch_normalization_1, ...), never
+    // by the layer's name, so a file keyed by names would load without its weights in Keras.
     assert.deepEqual(shapes, {
-      'layers/conv/vars/0': [3, 3, 1, 8],
-      'layers/conv/vars/1': [8],
-      'layers/bn1/vars/0': [8],
-      'layers/bn1/vars/1': [8],
-      'layers/bn1/vars/2': [8],
-      'layers/bn1/vars/3': [8],
-      'layers/dw/vars/0': [3, 3, 8, 1],
-      'layers/dw/vars/1': [8],
-      'layers/bn2/vars/0': [8],
-      'layers/bn2/vars/1': [8],
-      'layers/bn2/vars/2': [8],
-      'layers/bn2/vars/3': [8],
-      'layers/classifier/vars/0': [8, 10],
-      'layers/classifier/vars/1': [10],
+      'layers/conv2d/vars/0': [3, 3, 1, 8],
+      'layers/conv2d/vars/1': [8],
+      'layers/batch_normalization/vars/0': [8],
+      'layers/batch_normalization/vars/1': [8],
+      'layers/batch_normalization/vars/2': [8],
+      'layers/batch_normalization/vars/3': [8],
+      'layers/depthwise_conv2d/vars/0': [3, 3, 8, 1],
+      'layers/depthwise_conv2d/vars/1': [8],
+      'layers/batch_normalization_1/vars/0': [8],
+      'layers/batch_normalization_1/vars/1': [8],
+      'layers/batch_normalization_1/vars/2': [8],
+      'layers/batch_normalization_1/vars/3': [8],
+      'layers/dense/vars/0': [8, 10],
+      'layers/dense/vars/1': [10],
     });
     // BatchNormalization variables in creation order: gamma, beta, moving_mean, moving_variance.
     const bn = model
@@ -139,7 +141,9 @@ describe('saveKeras', () => {
       .map((w) => Array.from(w.dataSync()));
     const stored = await withH5Bytes(entries['model.weights.h5']!, (f) =>
       [0, 1, 2, 3].map((i) =>
-        Array.from((f.get(`layers/bn1/vars/${i}`) as { value: Float32Array }).value),
+        Array.from(
+          (f.get(`layers/batch_normalization/vars/${i}`) as { value: Float32Array }).value,
+        ),
       ),
     );
     assert.deepEqual(stored, bn);
