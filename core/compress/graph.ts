@@ -85,10 +85,19 @@ export interface GraphNode {
   folded?: string[];
 }
 
+/** A Keras layer that computes nothing at inference and so has no node. */
+export interface RemovedLayer {
+  name: string;
+  kerasClass: string;
+  reason: string;
+}
+
 export interface LayerGraph {
   nodes: GraphNode[];
   inputs: string[];
   outputs: string[];
+  /** Layers lowered away (Dropout, random augmentations), for the per-layer report. */
+  removed?: RemovedLayer[];
 }
 
 export function outputChannels(kernel: WeightTensor, op: OpKind): number {

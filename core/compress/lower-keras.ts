@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
+import { inferencePassThroughClasses, passThroughReason } from '../model/layers/identity';
 import { CompressError } from './errors';
-import type { Activation, GraphNode, LayerGraph, NodeAttrs, OpKind } from './graph';
+import type { Activation, GraphNode, LayerGraph, NodeAttrs, OpKind, RemovedLayer } from './graph';
 
 type Layer = tf.layers.Layer;
 type Config = Record<string, unknown>;
@@ -25,14 +26,6 @@ const OP_OF_CLASS: Record<string, OpKind> = {
 };
 
 const UNFUSED = new Set<Activation>(['softmax', 'tanh', 'sigmoid']);
-
-/** Layers that compute nothing at inference time; their consumers read their input. */
-const PASS_THROUGH = new Set([
-  'Dropout',
-  'SpatialDropout2D',
-  'GaussianNoise',
-  'ActivityRegularization',
-]);
 
 const ACTIVATIONS: Record<string, Activation> = {
   linear: 'linear',
@@ -98,7 +91,7 @@ function lowerLayer(layer: Layer, inputs: string[]): GraphNode {
       'LAYER_UNSUPPORTED',
       `layer "${layer.name}" is a ${cls}, which the compression engine cannot lower to int8 ops`,
       {
-        hint: `supported layer types: ${[...Object.keys(OP_OF_CLASS), ...PASS_THROUGH].join(', ')}`,
+        hint: `supported layer types: ${[...Object.keys(OP_OF_CLASS), ...inferencePassThroughClasses].join(', ')}`,
       },
     );
   }
@@ -149,9 +142,36 @@ function lowerLayer(layer: Layer, inputs: string[]): GraphNode {
   return node;
 }
 
+/** A model used as a layer of another (Keras's `data_augmentation = Sequential([...])` idiom). */
+type NestedModel = Layer & {
+  layers: Layer[];
+  inputLayers: Layer[];
+  outputs: tf.SymbolicTensor[];
+};
+
+function isNestedModel(layer: Layer): layer is NestedModel {
+  const m = layer as Partial<NestedModel>;
+  return Array.isArray(m.layers) && Array.isArray(m.inputLayers) && Array.isArray(m.outputs);
+}
+
+/**
+ * Each layer's place in Keras's layer order, nested models' layers just after the model that
+ * holds them: Keras keeps layers in creation order, which is topological and is the order the
+ * TFLite converter emits ops in (a ResNet's shortcut conv after the main branch).
+ */
+function layerRanks(layers: Layer[], base = 0, step = 1e6, out = new Map<string, number>()) {
+  layers.forEach((layer, i) => {
+    const rank = base + i * step;
+    out.set(layer.name, rank);
+    if (isNestedModel(layer)) layerRanks(layer.layers, rank + step / 1e3, step / 1e3, out);
+  });
+  return out;
+}
+
 /**
  * Lowers a built tfjs LayersModel (what core/model's importer returns) into a LayerGraph.
- * Pass-through layers such as Dropout disappear and their consumers are rewired.
+ * Pass-through layers such as Dropout and random augmentations disappear (listed in
+ * `removed`) and their consumers are rewired; nested models are inlined.
  */
 export function lowerKerasModel(model: tf.LayersModel): LayerGraph {
   const alias = new Map<string, string>();
@@ -161,18 +181,46 @@ export function lowerKerasModel(model: tf.LayersModel): LayerGraph {
     return n;
   };
   const nodes: GraphNode[] = [];
+  const removed: RemovedLayer[] = [];
   const seen = new Set<string>();
   const inputs: string[] = [];
 
   const visit = (layer: Layer): void => {
     if (seen.has(layer.name)) return;
     seen.add(layer.name);
-    const inbound = layer.inboundNodes[0]?.inboundLayers ?? [];
+    // A model's first node is its own input-to-output node; where it was applied comes after.
+    const applied = isNestedModel(layer)
+      ? layer.inboundNodes.find((n) => n.inboundLayers.length > 0)
+      : layer.inboundNodes[0];
+    const inbound = applied?.inboundLayers ?? [];
     for (const l of inbound) visit(l);
     const inboundNames = inbound.map((l) => resolve(l.name));
     const cls = layer.getClassName();
-    if (PASS_THROUGH.has(cls)) {
+    if (inferencePassThroughClasses.has(cls)) {
       alias.set(layer.name, inboundNames[0]);
+      removed.push({ name: layer.name, kerasClass: cls, reason: passThroughReason(cls) });
+      return;
+    }
+    if (isNestedModel(layer)) {
+      if (layer.inputLayers.length !== 1 || layer.outputs.length !== 1)
+        throw new CompressError(
+          'LAYER_UNSUPPORTED',
+          `nested model "${layer.name}" has ${layer.inputLayers.length} inputs and ${layer.outputs.length} outputs`,
+          { hint: 'the compression engine inlines nested models with one input and one output' },
+        );
+      // Its input layer stands for the outer tensor that feeds it.
+      const inner = layer.inputLayers[0]!;
+      if (seen.has(inner.name) || alias.has(inner.name))
+        throw new CompressError(
+          'LAYER_UNSUPPORTED',
+          `layer name "${inner.name}" is used both inside nested model "${layer.name}" and outside it`,
+          { hint: 'give the layers unique names in Keras and save the model again' },
+        );
+      seen.add(inner.name);
+      alias.set(inner.name, inboundNames[0]);
+      const out = layer.outputs[0]!.sourceLayer as Layer;
+      visit(out);
+      alias.set(layer.name, resolve(out.name));
       return;
     }
     if (cls === 'InputLayer') {
@@ -191,6 +239,12 @@ export function lowerKerasModel(model: tf.LayersModel): LayerGraph {
       inputs.push(layer.name);
       return;
     }
+    if (nodes.some((n) => n.name === layer.name))
+      throw new CompressError(
+        'LAYER_UNSUPPORTED',
+        `two layers are named "${layer.name}" (one inside a nested model)`,
+        { hint: 'give the layers unique names in Keras and save the model again' },
+      );
     const node = lowerLayer(layer, inboundNames);
     nodes.push(node);
     if (node.op !== 'activation' && node.op !== 'softmax' && UNFUSED.has(node.activation)) {
@@ -213,9 +267,7 @@ export function lowerKerasModel(model: tf.LayersModel): LayerGraph {
 
   for (const out of model.outputs) visit(out.sourceLayer as Layer);
   for (const layer of model.layers) visit(layer);
-  // Keras keeps layers in creation order, which is topological and is the order the TFLite
-  // converter emits ops in (a ResNet's shortcut conv after the main branch); keep it.
-  const rank = new Map<string, number>(model.layers.map((l, i) => [l.name, i]));
+  const rank = layerRanks(model.layers);
   const rankOf = (n: GraphNode): number => {
     if (n.op === 'input') return -1;
     const base = n.name.includes('/') ? n.name.slice(0, n.name.lastIndexOf('/')) : n.name;
@@ -228,5 +280,5 @@ export function lowerKerasModel(model: tf.LayersModel): LayerGraph {
       hint: 'the compression engine handles single-input models',
     });
   }
-  return { nodes, inputs, outputs };
+  return { nodes, inputs, outputs, ...(removed.length ? { removed } : {}) };
 }

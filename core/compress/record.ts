@@ -93,6 +93,7 @@ export function finishCompressRun(store: Store, runId: number, report: CompressR
       confusion: report.confusion,
       histograms: report.histograms,
       autoExcluded: report.autoExcluded,
+      removedLayers: report.removedLayers,
       ...(report.fineTune ? { fineTune: report.fineTune } : {}),
       warnings: report.warnings,
       timings: report.timings,

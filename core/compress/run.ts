@@ -13,7 +13,7 @@ import { CompressError } from './errors';
 import { exportTflite } from './export-tflite';
 import { checkExportedGuarantees, type LayerGuarantee } from './guarantees';
 import { writeGraphWeights } from './keras-weights';
-import type { LayerGraph } from './graph';
+import type { LayerGraph, RemovedLayer } from './graph';
 import { lowerKerasModel } from './lower-keras';
 import { compress, type CompressProgress, type CompressResult } from './pipeline';
 import type { ClusterRecord } from './cluster';
@@ -84,6 +84,8 @@ export interface CompressReport {
   /** Per weighted layer: the imported float weights and the weights after prune/cluster, on shared bins. */
   histograms: Record<string, { edges: number[]; before: number[]; after: number[] }>;
   autoExcluded: { layer: string; reason: string }[];
+  /** Keras layers with no op in the export because they compute nothing at inference. */
+  removedLayers: RemovedLayer[];
   /** BatchNormalization layers whose statistics were refreshed after pruning or clustering. */
   batchNormReestimated: string[];
   /** Float BatchNormalizations whose int8 producer's output channels were equalized. */
@@ -383,6 +385,7 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
       : undefined,
     histograms: weightHistograms(floatModel.model, result),
     autoExcluded: result.autoExcluded,
+    removedLayers: graph.removed ?? [],
     batchNormReestimated: result.reestimated,
     batchNormEqualized: result.equalized,
     pruned: result.pruned,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { inferencePassThroughClasses } from '../model/layers/identity';
 import { FineTuneError } from './errors';
 import {
   fakeQuantActivation,
@@ -62,12 +63,7 @@ interface WeightedState {
 
 const FUSED_INTO_CONSUMER = new Set(['ReLU', 'Activation']);
 /** Absent from the exported graph: their consumers read their input. */
-const PASS_THROUGH = new Set([
-  'Dropout',
-  'SpatialDropout2D',
-  'GaussianNoise',
-  'ActivityRegularization',
-]);
+const PASS_THROUGH = inferencePassThroughClasses;
 /** Their int8 kernels write with the input's parameters. */
 const SAME_PARAMS = new Set([
   'MaxPooling2D',

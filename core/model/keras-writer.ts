@@ -7,6 +7,7 @@ import { QuantbenchError } from '../errors';
 import { h5Ready, type H5Group } from './h5';
 import { kerasActivationName } from './layers/activations';
 import { weightKeys, type WeightKeys } from './keras-weight-paths';
+import { augmentationClasses } from './layers/identity';
 
 /**
  * Writes a tfjs LayersModel as a Keras 3 `.keras` archive: config.json in Keras 3's
@@ -213,7 +214,12 @@ function isModelLayer(layer: tf.layers.Layer): layer is tf.LayersModel & tf.laye
 }
 
 function layerConfig(cls: string, raw: JsonObject, file: string): JsonObject {
-  const allowed = KERAS3_KEYS[cls];
+  // Augmentations only Keras 3 has came from a Keras 3 file, so their own keys are Keras 3's.
+  const allowed =
+    KERAS3_KEYS[cls] ??
+    ((augmentationClasses as readonly string[]).includes(cls)
+      ? Object.keys(raw).filter((k) => !BASE_KEYS.includes(k))
+      : undefined);
   if (!allowed)
     throw new KerasWriterError(
       file,

@@ -71,6 +71,13 @@ function human(r: CompressReport): string {
     '',
     `${'layer'.padEnd(24)} ${'type'.padEnd(20)} policy sparsity  values  sqnrdB  rmse/s`,
     ...rows,
+    ...(r.removedLayers.length
+      ? [
+          '',
+          'no op in the export (they compute nothing at inference):',
+          ...r.removedLayers.map((l) => `  ${l.name} (${l.kerasClass}): ${l.reason}`),
+        ]
+      : []),
     ...(r.autoExcluded.length
       ? [
           '',
