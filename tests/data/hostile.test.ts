@@ -4,7 +4,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { zipSync } from 'fflate';
+import { gzipSync } from 'node:zlib';
 import { openCsv } from '../../core/data/csv';
+import { readIdx } from '../../core/data/idx';
 import { openNpy, parseNpy } from '../../core/data/npy';
 import { openNpz } from '../../core/data/npz';
 import { QuantbenchError } from '../../core/errors';
@@ -49,6 +51,14 @@ describe('dataset files that lie about themselves', () => {
     const error = await rejection(openNpz(file));
     assert.equal(error.code, 'DATASET_INVALID');
     assert.match(error.message, /bomb\.npz: its entries declare \d+ bytes uncompressed/);
+  });
+
+  it('refuses a gzip bomb posing as an IDX file', async () => {
+    const file = path.join(dir, 'bomb-images-idx3-ubyte.gz');
+    writeFileSync(file, gzipSync(new Uint8Array(200 * 1024 * 1024), { level: 9 }));
+    const error = await rejection(readIdx(file));
+    assert.equal(error.code, 'DATASET_INVALID');
+    assert.match(error.message, /expands beyond the size limit/);
   });
 
   it('refuses an .npz member whose CRC-32 does not match', async () => {
