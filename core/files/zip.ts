@@ -104,7 +104,7 @@ function readEntries(bytes: Uint8Array, file: string): CentralEntry[] {
       if (id === 0x0001) {
         let q = e + 4;
         const next = () => {
-          if (q + 8 > e + 4 + length) throw bad(`zip64 field of ${entry.name} is cut short`);
+          if (q + 8 > Math.min(e + 4 + length, extraEnd)) throw bad(`zip64 field of ${entry.name} is cut short`);
           const v = Number(view.getBigUint64(q, true));
           q += 8;
           return v;
