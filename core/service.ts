@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { contract, ContractError, parseParams, type Params, type Result } from './api/contract';
 import { isMethodName, type MethodName } from './api/methods';
 import { EventHub } from './app/events';
@@ -30,6 +31,7 @@ export class Service {
   private jobManager: JobManager | null = null;
   /** Boards this service started (virtual or QEMU), stopped with it. */
   private readonly launched = new Map<string, { kind: 'virtual' | 'qemu'; board: LaunchedBoard }>();
+  private readonly allowedPaths = new Set<string>();
 
   constructor(readonly options: ServiceOptions) {
     const ctx: HandlerContext = {
@@ -39,8 +41,19 @@ export class Service {
       store: () => (this.storeInstance ??= openStore(options.dataDir)),
       jobs: () => (this.jobManager ??= new JobManager({ events: this.events })),
       inlineJobs: new Map(),
+      knownPorts: new Set(),
+      remoteHosts: new Set(),
+      allowedPaths: this.allowedPaths,
     };
     this.handlers = { ...appHandlers(ctx), ...modelHandlers(ctx), ...compressHandlers(ctx), ...runHandlers(ctx), ...boardHandlers(ctx, this.launched) };
+  }
+
+  /**
+   * A file the user picked in a dialog or dropped on the window: from then on the window may
+   * name it in a dataset spec. For faces only; never reachable through `invoke`.
+   */
+  allowPath(file: string): void {
+    this.allowedPaths.add(path.resolve(file));
   }
 
   async call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> {

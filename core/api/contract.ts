@@ -182,6 +182,8 @@ export const contract = {
     params: z.object({ kind: z.enum(['virtual', 'qemu']), baud: z.number().int().min(1200).max(12_000_000).optional() }).strict(),
     result: trusted<PortEntry>(),
   },
+  /** A network board (ser2net, a board farm) the user typed in: its host may be used from then on. */
+  'boards.addRemote': { params: z.object({ url: PortUrl }).strict(), result: trusted<PortEntry>() },
   'boards.stop': { params: z.object({ port: PortUrl }).strict(), result: z.object({ stopped: z.boolean() }) },
   'boards.hello': { params: z.object({ port: PortUrl }).strict(), result: trusted<BoardHello>() },
   'boards.push': {

@@ -13,6 +13,7 @@ export const methodNames = [
   'boards.ports',
   'boards.launch',
   'boards.stop',
+  'boards.addRemote',
   'boards.hello',
   'boards.push',
   'jobs.cancel',

@@ -1,4 +1,5 @@
 import { QuantbenchError } from '../errors';
+import { readUserFile, UserFileError } from '../files/user-file';
 
 /** A dataset file or folder that cannot be read as what its spec says it is. */
 export class DatasetError extends QuantbenchError {
@@ -20,5 +21,15 @@ export class DatasetSpecError extends QuantbenchError {
 export class DatasetShapeError extends QuantbenchError {
   constructor(message: string, hint: string) {
     super('DATASET_SHAPE', message, { hint });
+  }
+}
+
+/** A whole dataset file, regular files only, with the user-file errors reported as dataset errors. */
+export function readDatasetFile(file: string, what: string): Buffer {
+  try {
+    return readUserFile(file, { what });
+  } catch (e) {
+    if (e instanceof UserFileError) throw new DatasetError(e.message, e.hint, e);
+    throw e;
   }
 }

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { zipLimits } from '../files/zip';
 import { gunzipSync } from 'node:zlib';
-import { DatasetError } from './errors';
+import { DatasetError, readDatasetFile } from './errors';
 import type { DatasetSource } from './types';
 
 /** IDX as used by MNIST and Fashion-MNIST: http://yann.lecun.com/exdb/mnist/ (big-endian). */
@@ -24,22 +24,15 @@ export interface IdxArray {
 }
 
 async function readMaybeGzip(file: string): Promise<Buffer> {
-  let raw: Buffer;
-  try {
-    raw = await readFile(file);
-  } catch (e) {
-    throw new DatasetError(
-      `cannot read IDX file ${file}: ${(e as Error).message}`,
-      'check the path',
-      e,
-    );
-  }
+  const raw = readDatasetFile(file, 'IDX file');
   if (raw[0] === 0x1f && raw[1] === 0x8b) {
     try {
-      return gunzipSync(raw);
+      // Bounded like a zip entry, so a small .gz cannot expand without limit.
+      const limits = zipLimits();
+      return gunzipSync(raw, { maxOutputLength: Math.min(limits.maxBytes, Math.max(limits.floorBytes, limits.maxRatio * raw.length)) });
     } catch (e) {
       throw new DatasetError(
-        `${file} is a damaged gzip file: ${(e as Error).message}`,
+        `${file} is a damaged gzip file, or expands beyond the size limit (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
         'download or copy the file again',
         e,
       );

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { DatasetError } from './errors';
+import { DatasetError, readDatasetFile } from './errors';
 
 export interface DecodedImage {
   width: number;
@@ -16,7 +15,7 @@ export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 
 /** Decodes by magic bytes, not by extension: renamed files are common in scraped sets. */
 export async function decodeImage(file: string): Promise<DecodedImage> {
-  const bytes = await readFile(file);
+  const bytes = readDatasetFile(file, 'image');
   try {
     if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
       const png = PNG.sync.read(bytes);

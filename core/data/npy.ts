@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { DatasetError } from './errors';
+import { DatasetError, readDatasetFile } from './errors';
 import type { DatasetSource, Labels } from './types';
 
 /**
@@ -73,7 +72,7 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   const shapeText = field(header, 'shape');
   if (!descr || !shapeText || !fortran)
     throw new DatasetError(
-      `${file}: .npy header is not a dict with descr, fortran_order and shape: ${header.trim()}`,
+      `${file}: .npy header is not a dict with descr, fortran_order and shape`,
       'save arrays with numpy.save',
     );
   if (fortran === 'True')
@@ -86,7 +85,7 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   const dtype = DTYPES[code];
   if (!dtype || (order !== '<' && order !== '>' && order !== '|')) {
     throw new DatasetError(
-      `${file}: unsupported .npy dtype "${descr}"`,
+      `${file}: unsupported .npy dtype ${JSON.stringify(descr.slice(0, 16))}`,
       'convert the array to float32, float64, or an integer type',
     );
   }
@@ -96,7 +95,14 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
     .map((s) => s.trim())
     .filter(Boolean)
     .map(Number);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+    throw new DatasetError(
+      `${file}: .npy header has a shape that is not a list of non-negative integers`,
+      'the file is damaged or not written by numpy.save; save it again',
+    );
   const size = shape.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(size * dtype.bytes))
+    throw new DatasetError(`${file}: .npy header declares more elements than any file can hold`, 'the file is damaged; save it again');
   const dataStart = headerStart + headerLen;
   if (bytes.length - dataStart < size * dtype.bytes) {
     throw new DatasetError(
@@ -122,13 +128,7 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
 }
 
 export async function readNpy(file: string): Promise<NpyArray> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (e) {
-    throw new DatasetError(`cannot read ${file}: ${(e as Error).message}`, 'check the path', e);
-  }
-  return parseNpy(bytes, file);
+  return parseNpy(readDatasetFile(file, '.npy array'), file);
 }
 
 /**

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { unzipSync } from 'fflate';
-import { DatasetError } from './errors';
+import { readZip, ZipError } from '../files/zip';
+import { DatasetError, readDatasetFile } from './errors';
 import { pairArrays, parseNpy } from './npy';
 import type { DatasetSource } from './types';
 
@@ -12,13 +11,12 @@ const Y_NAMES = ['y', 'Y', 'y_test', 'y_train', 'labels', 'targets', 'arr_1'];
 export async function openNpz(file: string): Promise<DatasetSource> {
   let members: Record<string, Uint8Array>;
   try {
-    members = unzipSync(await readFile(file));
+    members = Object.fromEntries(readZip(readDatasetFile(file, '.npz archive'), file));
   } catch (e) {
-    throw new DatasetError(
-      `${file} is not a readable .npz (zip) file: ${(e as Error).message}`,
-      'save it with numpy.savez or numpy.savez_compressed',
-      e,
-    );
+    if (!(e instanceof ZipError)) throw e;
+    const unreadable = e.problem.replace(/^is not a readable zip archive: /, '');
+    const message = unreadable === e.problem ? `${file}: ${e.problem}` : `${file} is not a readable .npz (zip) file: ${unreadable}`;
+    throw new DatasetError(message, 'save it with numpy.savez or numpy.savez_compressed', e);
   }
   const names = Object.keys(members)
     .filter((n) => n.endsWith('.npy'))

@@ -1,3 +1,5 @@
+import { EvaluationError } from './errors';
+
 /** Running top-1 counts and a confusion matrix (rows: true class, columns: predicted). */
 export class ClassificationTally {
   readonly confusion: number[][];
@@ -8,7 +10,16 @@ export class ClassificationTally {
     this.confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   }
 
+  /** A label outside the model's classes is a dataset/model mismatch, reported with the sample's position. */
   add(truth: number, predicted: number): void {
+    for (const [what, value] of [['label', truth], ['prediction', predicted]] as const) {
+      if (!Number.isInteger(value) || value < 0 || value >= this.classes) {
+        throw new EvaluationError(
+          `sample ${this.samples} has ${what} ${value} but the model has ${this.classes} classes (0-${this.classes - 1})`,
+          'use a dataset whose labels match the model outputs',
+        );
+      }
+    }
     this.confusion[truth]![predicted]! += 1;
     this.samples++;
     if (truth === predicted) this.correct++;

@@ -3,6 +3,7 @@ import type { LaunchedBoard } from '../device/launch';
 import { randomUUID } from 'node:crypto';
 import { QuantbenchError, serializeError } from '../errors';
 import type { HandlerContext } from './context';
+import { checkFaceDataset, checkFacePort, FaceInputError, networkHost } from './face-inputs';
 import { pushJob, type PushJobParams } from './push-job';
 
 export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind: 'virtual' | 'qemu'; board: LaunchedBoard }>) {
@@ -10,6 +11,7 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
     'boards.ports': async (): Promise<Result<'boards.ports'>> => {
       const { listPorts } = await import('../device/ports');
       const ports: PortEntry[] = (await listPorts()).map((p) => ({ ...p }));
+      for (const p of ports) ctx.knownPorts.add(p.path);
       for (const [port, l] of launched) {
         const existing = ports.find((p) => p.path === port);
         if (existing) existing.launched = l.kind;
@@ -22,6 +24,7 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
       const { startQemuBoard, startVirtualBoard } = await import('../device/launch');
       const board = p.kind === 'qemu' ? await startQemuBoard() : await startVirtualBoard({ baud: p.baud });
       launched.set(board.port, { kind: p.kind, board });
+      ctx.knownPorts.add(board.port);
       board.process.once('exit', () => launched.delete(board.port));
       return { path: board.port, launched: p.kind, board: p.kind === 'qemu' ? 'QEMU mps2-an386 (Cortex-M4)' : 'Quantbench virtual board' };
     },
@@ -34,7 +37,17 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
       return { stopped: true };
     },
 
+    'boards.addRemote': async (p: Params<'boards.addRemote'>): Promise<Result<'boards.addRemote'>> => {
+      const host = networkHost(p.url);
+      if (host === null) {
+        throw new FaceInputError('PORT_NOT_ALLOWED', `${JSON.stringify(p.url.slice(0, 80))} is not a tcp://host:port or rfc2217://host:port address`, 'give the address ser2net (or the board) listens on, for example rfc2217://lab-pi:4000');
+      }
+      ctx.remoteHosts.add(host);
+      return { path: p.url };
+    },
+
     'boards.hello': async (p: Params<'boards.hello'>): Promise<Result<'boards.hello'>> => {
+      checkFacePort(ctx, p.port);
       const { Board } = await import('../device/board');
       const board = await Board.connect(p.port);
       try {
@@ -46,6 +59,8 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
     },
 
     'boards.push': async (p: Params<'boards.push'>): Promise<Result<'boards.push'>> => {
+      checkFacePort(ctx, p.port);
+      const data = p.data === undefined ? undefined : checkFaceDataset(ctx, p.data);
       const run = ctx.store().getRun(p.runId);
       const tflite = run.artifacts.find((a) => a.role === 'tflite');
       if (!tflite) {
@@ -58,7 +73,7 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
         port: p.port,
         model: tflite.path,
         bench: p.bench,
-        data: p.evalLimit ? (p.data ?? run.datasetSpec ?? undefined) : undefined,
+        data: p.evalLimit ? (data ?? run.datasetSpec ?? undefined) : undefined,
         limit: p.evalLimit,
       };
       const jobId = randomUUID();

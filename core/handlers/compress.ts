@@ -6,6 +6,7 @@ import { QuantbenchError, serializeError } from '../errors';
 import { JobCancelledError } from '../jobs/manager';
 import type { CompressJobParams, CompressJobResult } from './compress-job';
 import type { HandlerContext } from './context';
+import { checkFaceDataset } from './face-inputs';
 
 const jobModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'compress-job.ts');
 
@@ -24,6 +25,8 @@ export function compressHandlers(ctx: HandlerContext) {
     },
 
     'compress.start': async (p: Params<'compress.start'>): Promise<Result<'compress.start'>> => {
+      const data = checkFaceDataset(ctx, p.data);
+      const calibData = p.calibData === undefined ? undefined : checkFaceDataset(ctx, p.calibData);
       // Refuse a bad recipe or a missing model file now, in words, rather than from a worker later.
       const { parseRecipe, preset } = await import('../compress/recipe');
       if (typeof p.recipe === 'string') preset(p.recipe);
@@ -38,8 +41,8 @@ export function compressHandlers(ctx: HandlerContext) {
         dataDir: ctx.dataDir,
         model: model.sourcePath,
         recipe: p.recipe,
-        data: p.data,
-        calibData: p.calibData,
+        data,
+        calibData,
         inputScale: p.inputScale,
         evalLimit: p.evalLimit,
       };

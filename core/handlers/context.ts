@@ -11,4 +11,10 @@ export interface HandlerContext {
   jobs(): JobManager;
   /** Jobs that run on the service's own thread (board I/O), cancelled through their controller. */
   inlineJobs: Map<string, AbortController>;
+  /** Ports the listing returned or this service launched: the windows may always use these. */
+  knownPorts: Set<string>;
+  /** Hosts of network boards the user added in the Boards screen (lower case). */
+  remoteHosts: Set<string>;
+  /** Absolute files the user picked or dropped in a window (Service.allowPath). */
+  allowedPaths: Set<string>;
 }

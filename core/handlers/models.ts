@@ -13,6 +13,28 @@ import type { HandlerContext } from './context';
 const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 const importable = new Set(['.keras', '.h5', '.hdf5', '.json']);
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Decodes an upload after checking, from the text alone, that it is base64 and that it decodes
+ * to at most `maxBytes`: Buffer.from would skip stray characters silently and allocate first.
+ */
+export function decodeUpload(text: string, name: string, maxBytes: number): Buffer {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const decodedSize = Math.floor((text.length * 3) / 4) - padding;
+  if (decodedSize > maxBytes) {
+    throw new QuantbenchError('MODEL_TOO_LARGE', `${name}: ${decodedSize} bytes, more than the ${maxBytes} an upload may have`, {
+      hint: 'import a large model from the command line (quantbench inspect / compress take a path)',
+    });
+  }
+  if (text.length % 4 !== 0 || !BASE64.test(text)) {
+    throw new QuantbenchError('MODEL_UPLOAD_INVALID', `${name}: the upload is not valid base64`, {
+      hint: 'send the file bytes base64-encoded (RFC 4648, with padding)',
+    });
+  }
+  return Buffer.from(text, 'base64');
+}
+
 function kernelOf(model: tf.LayersModel, layerName: string): Float32Array | null {
   const layer = model.layers.find((l) => l.name === layerName);
   const kernel = layer?.weights.find((w) => /(^|\/)(kernel|depthwise_kernel)$/.test(w.originalName));
@@ -74,8 +96,7 @@ export function modelHandlers(ctx: HandlerContext) {
           hint: 'save the model from Keras with model.save("model.keras")',
         });
       }
-      const bytes = Buffer.from(p.dataBase64, 'base64');
-      if (bytes.length > MAX_UPLOAD_BYTES) throw new QuantbenchError('MODEL_TOO_LARGE', `${p.name} is larger than 512 MiB`);
+      const bytes = decodeUpload(p.dataBase64, p.name, MAX_UPLOAD_BYTES);
       const hash = createHash('sha256').update(bytes).digest('hex');
       mkdirSync(modelsDir, { recursive: true });
       const target = path.join(modelsDir, `${hash}${ext}`);

@@ -1,8 +1,9 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import './layers/index';
 import { QuantbenchError } from '../errors';
+import { openUserFile, UserFileError } from '../files/user-file';
 import { pickReader, type ModelFormat } from './formats/index';
 import type { JsonObject } from './keras-config';
 import { summarizeLayers, type LayerSummary, type Shape } from './summary';
@@ -38,14 +39,16 @@ export async function loadModel(file: string): Promise<ImportedModel> {
   let headLength: number;
   try {
     if (statSync(resolved).isDirectory()) resolved = path.join(resolved, 'model.json');
-    const fd = openSync(resolved, 'r');
+    // Refuses FIFOs and devices here, before any reader (h5wasm included) opens the path.
+    const { fd } = openUserFile(resolved, { what: 'model' });
     try {
       headLength = readSync(fd, head, 0, head.length, 0);
     } finally {
       closeSync(fd);
     }
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof UserFileError && error.code !== 'FILE_NOT_FOUND' && error.code !== 'FILE_UNREADABLE') throw error;
+    const code = error instanceof UserFileError ? (error.cause as NodeJS.ErrnoException | undefined)?.code : (error as NodeJS.ErrnoException).code;
     throw new ModelFileError(
       resolved,
       code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`,

@@ -1,7 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
-export const TOKEN_COOKIE = 'qb_token';
+/**
+ * Cookies are scoped to a host, not a port: every server on 127.0.0.1 receives a cookie set by
+ * any other. The port in the name keeps two `serve` instances (and other local servers that
+ * happen to read a `qb_token`) from seeing or overwriting each other's session.
+ */
+export function tokenCookieName(port: number): string {
+  return `qb_token_${port}`;
+}
 
 /** Constant-time comparison, so the token cannot be guessed byte by byte from timings. */
 export function tokenMatches(expected: string, given: string | null | undefined): boolean {
@@ -11,13 +18,33 @@ export function tokenMatches(expected: string, given: string | null | undefined)
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function tokenFromRequest(req: IncomingMessage): string | null {
-  const url = new URL(req.url ?? '/', 'http://placeholder');
-  const fromQuery = url.searchParams.get('token');
-  if (fromQuery) return fromQuery;
+/** The request target as a URL, or null when it does not parse (the caller answers 400). */
+export function requestUrl(req: IncomingMessage): URL | null {
+  const target = req.url ?? '/';
+  // Only origin-form targets ("/path?query") are ours; absolute-form is for proxies.
+  if (!target.startsWith('/')) return null;
+  try {
+    return new URL(target, 'http://placeholder');
+  } catch {
+    return null;
+  }
+}
+
+export function tokenFromQuery(url: URL): string | null {
+  return url.searchParams.get('token') || null;
+}
+
+/** The session cookie's value; a malformed cookie header counts as no cookie. */
+export function tokenFromCookie(req: IncomingMessage, port: number): string | null {
+  const name = tokenCookieName(port);
   for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [name, ...rest] = part.trim().split('=');
-    if (name === TOKEN_COOKIE) return decodeURIComponent(rest.join('='));
+    const eq = part.indexOf('=');
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
+    try {
+      return decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      return null;
+    }
   }
   return null;
 }

@@ -9,8 +9,24 @@ import type { CallRequest, CallResponse, EventMessage } from '../api/wire';
 import { projectRoot } from '../app/version';
 import { QuantbenchError, serializeError } from '../errors';
 import type { Service } from '../service';
-import { hostAllowed, originAllowed, TOKEN_COOKIE, tokenFromRequest, tokenMatches } from './security';
-import { serveStatic } from './static';
+import {
+  hostAllowed,
+  originAllowed,
+  requestUrl,
+  tokenCookieName,
+  tokenFromCookie,
+  tokenFromQuery,
+  tokenMatches,
+} from './security';
+import { decodePath, serveStatic } from './static';
+import type { Duplex } from 'node:stream';
+
+/**
+ * The largest WebSocket message the API accepts. A model upload travels as base64 in one
+ * message, so this bounds uploads from the browser to about 48 MiB of model file; a larger
+ * message closes that socket with 1009 and leaves the server running.
+ */
+export const MAX_WS_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface ServeOptions {
   service: Service;
@@ -61,7 +77,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { service } = options;
   let port = 0;
 
-  const server = http.createServer((req, res) => {
+  const handleRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (!hostAllowed(req, port)) {
       res.writeHead(403, { 'Content-Type': 'text/plain' }).end('Forbidden: unexpected Host header\n');
       return;
@@ -70,7 +86,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       res.writeHead(403, { 'Content-Type': 'text/plain' }).end('Forbidden: foreign Origin\n');
       return;
     }
-    if (!tokenMatches(token, tokenFromRequest(req))) {
+    const url = requestUrl(req);
+    const pathname = url && decodePath(url.pathname);
+    if (!url || pathname === null) {
+      res.writeHead(400, { 'Content-Type': 'text/plain' }).end('Bad Request: malformed request target\n');
+      return;
+    }
+    const fromQuery = tokenFromQuery(url);
+    if (!tokenMatches(token, fromQuery ?? tokenFromCookie(req, port))) {
       res.writeHead(401, { 'Content-Type': 'text/plain' }).end('Unauthorized: open the URL printed by `quantbench serve`, token included\n');
       return;
     }
@@ -78,24 +101,59 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;
     }
-    serveStatic(rendererDir, req.url ?? '/', res, {
+    if (fromQuery) {
+      // The token is traded for a cookie and dropped from the address bar, so it does not
+      // stay in the history or get copied along with a link; the fragment (the route) is kept.
+      url.searchParams.delete('token');
+      res
+        .writeHead(303, {
+          Location: url.pathname + url.search,
+          'Set-Cookie': `${tokenCookieName(port)}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+          'Referrer-Policy': 'no-referrer',
+          'Cache-Control': 'no-store',
+        })
+        .end();
+      return;
+    }
+    serveStatic(rendererDir, pathname, res, {
       'Content-Security-Policy': contentSecurityPolicy(port),
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
-      // The page's own requests for scripts and styles carry no query string: the cookie does.
-      'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
     });
+  };
+
+  const server = http.createServer((req, res) => {
+    try {
+      handleRequest(req, res);
+    } catch (error) {
+      // Every expected case is answered above; this is the net under an unexpected one.
+      process.stderr.write(`quantbench serve: ${req.method} request failed: ${(error as Error).message}\n`);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end('Internal error\n');
+      else res.destroy();
+    }
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
-  server.on('upgrade', (req, socket, head) => {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES });
+  const handleUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const reject = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (!hostAllowed(req, port) || !originAllowed(req.headers.origin, port, true)) return reject(403, 'Forbidden');
-    if (!tokenMatches(token, tokenFromRequest(req))) return reject(401, 'Unauthorized');
-    if (new URL(req.url ?? '/', 'http://x').pathname !== '/api') return reject(404, 'Not Found');
+    const url = requestUrl(req);
+    if (!url) return reject(400, 'Bad Request');
+    if (!tokenMatches(token, tokenFromQuery(url) ?? tokenFromCookie(req, port))) return reject(401, 'Unauthorized');
+    if (url.pathname !== '/api') return reject(404, 'Not Found');
     wss.handleUpgrade(req, socket, head, (ws) => bindSocket(ws, service));
+  };
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A peer that resets mid-handshake must not become an unhandled 'error'.
+    socket.on('error', () => socket.destroy());
+    try {
+      handleUpgrade(req, socket, head);
+    } catch (error) {
+      process.stderr.write(`quantbench serve: upgrade failed: ${(error as Error).message}\n`);
+      socket.destroy();
+    }
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -124,6 +182,10 @@ function bindSocket(ws: WebSocket, service: Service): void {
   };
   const unsubscribe = eventNames.map((event) => service.events.on(event, (payload) => send({ event, payload })));
   ws.on('close', () => unsubscribe.forEach((off) => off()));
+  // Protocol violations (an unmasked frame, a message over maxPayload) arrive here; ws has
+  // already sent the close frame with the matching code (1002, 1009) and ends only this
+  // socket; without a listener the 'error' event would end the whole process.
+  ws.on('error', () => undefined);
   ws.on('message', async (data) => {
     let request: CallRequest;
     try {

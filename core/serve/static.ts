@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 
@@ -15,14 +15,35 @@ const contentTypes: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** Serves a file under `root`; anything resolving outside it, or missing, falls back to index.html. */
-export function serveStatic(root: string, urlPath: string, res: ServerResponse, headers: Record<string, string>): void {
-  const decoded = decodeURIComponent(urlPath.split('?')[0] ?? '/');
-  let file = path.resolve(root, '.' + path.posix.normalize(decoded));
-  if (!file.startsWith(root + path.sep) || !existsSync(file) || statSync(file).isDirectory()) {
-    file = path.join(root, 'index.html');
+/**
+ * The request path, percent-decoded, or null when the encoding is malformed (the caller
+ * answers 400 rather than guessing what was meant).
+ */
+export function decodePath(pathname: string): string | null {
+  try {
+    const decoded = decodeURIComponent(pathname);
+    return decoded.includes('\0') ? null : decoded;
+  } catch {
+    return null;
   }
+}
+
+function isRegularFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Serves a regular file under `root`; anything resolving outside it, or missing, falls back to index.html. */
+export function serveStatic(root: string, decodedPath: string, res: ServerResponse, headers: Record<string, string>): void {
+  let file = path.resolve(root, '.' + path.posix.normalize(decodedPath));
+  if (!file.startsWith(root + path.sep) || !isRegularFile(file)) file = path.join(root, 'index.html');
   const type = contentTypes[path.extname(file)] ?? 'application/octet-stream';
   res.writeHead(200, { ...headers, 'Content-Type': type, 'Cache-Control': 'no-cache' });
-  createReadStream(file).pipe(res);
+  // A file removed between the check and the read ends this response, not the server.
+  createReadStream(file)
+    .on('error', () => res.destroy())
+    .pipe(res);
 }

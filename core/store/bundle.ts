@@ -12,7 +12,10 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { zipSync, type Zippable } from 'fflate';
+import { QuantbenchError } from '../errors';
+import { readUserFile } from '../files/user-file';
+import { readZip, ZipError } from '../files/zip';
 import { ArtifactFiles } from './artifacts';
 import { openDatabase } from './db';
 import { StoreError } from './errors';
@@ -124,11 +127,12 @@ function readSource(source: string): Source {
   if (startsWith(source, 'PK\u0003\u0004')) {
     let entries: Record<string, Uint8Array>;
     try {
-      entries = unzipSync(readFileSync(source));
+      entries = Object.fromEntries(readZip(readUserFile(source, { what: 'bundle' }), source));
     } catch (cause) {
+      if (!(cause instanceof QuantbenchError)) throw cause;
       throw new StoreError(
         'STORE_IMPORT_INVALID',
-        `${source} is not a readable zip bundle: ${(cause as Error).message}`,
+        cause instanceof ZipError ? `${source} is not a readable zip bundle: ${cause.problem}` : cause.message,
         { hint: 'Export it again with "quantbench runs export FILE.qbx"', cause },
       );
     }

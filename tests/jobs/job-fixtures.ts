@@ -25,3 +25,9 @@ export async function spinForever(ctx: JobContext): Promise<never> {
 export async function failWithHint(): Promise<never> {
   throw new QuantbenchError('BAD_INPUT', 'layer conv2d_1 has no weights in model.h5', { hint: 're-export the model' });
 }
+
+/** Keeps every array it makes: only the thread's heap limit can stop it. */
+export async function hoardMemory(): Promise<never> {
+  const kept: number[][] = [];
+  for (;;) kept.push(new Array<number>(1 << 16).fill(kept.length));
+}

@@ -54,11 +54,14 @@ describe('quantbench serve', () => {
   });
 
   it('serves the UI with the token, with a strict CSP', async () => {
-    const r = await get(server.port, `/?token=${server.token}`, { Host: `127.0.0.1:${server.port}` });
+    const exchange = await get(server.port, `/?token=${server.token}`, { Host: `127.0.0.1:${server.port}` });
+    assert.equal(exchange.status, 303);
+    assert.match(String(exchange.headers['set-cookie']), /HttpOnly; SameSite=Strict/);
+    const cookie = String(exchange.headers['set-cookie']).split(';')[0]!;
+    const r = await get(server.port, '/', { Host: `127.0.0.1:${server.port}`, Cookie: cookie });
     assert.equal(r.status, 200);
     assert.match(r.body, /<div id="app">/);
     assert.match(String(r.headers['content-security-policy']), /default-src 'self'/);
-    assert.match(String(r.headers['set-cookie']), /HttpOnly; SameSite=Strict/);
   });
 
   it('refuses HTTP requests without the token or with a wrong one (401)', async () => {

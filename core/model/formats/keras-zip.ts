@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
-import { strFromU8, unzipSync } from 'fflate';
+import { strFromU8 } from 'fflate';
+import { readUserFile } from '../../files/user-file';
+import { readZip, ZipError } from '../../files/zip';
 import { QuantbenchError } from '../../errors';
 import { oneLine } from '../errors';
 import { assignWeights, type SourceWeight, type WeightSource } from '../weights';
@@ -9,7 +10,6 @@ import { kerasMajorVersion, normalizeKerasConfig, parseConfigJson } from '../ker
 import { H5ReadError, readH5SnapshotFromBytes, type H5GroupSnapshot } from '../h5-snapshot';
 import { LAYER_CONTAINER_GROUPS, weightKeys, type WeightKeys } from '../keras-weight-paths';
 import { ZIP_SIGNATURE } from './signatures';
-import { firstLine } from './keras-h5';
 import type { ModelReader, ReadModel } from './types';
 
 /**
@@ -144,14 +144,16 @@ function treeSource(root: VarTree, keys: WeightKeys): WeightSource {
 }
 
 async function readKerasZip(file: string): Promise<ReadModel> {
-  let entries: Record<string, Uint8Array>;
+  // Only the three members Keras writes are inflated; checked for size and CRC on the way.
+  const wanted = new Set(['config.json', 'metadata.json', 'model.weights.h5']);
+  let members: Map<string, Uint8Array>;
   try {
-    entries = unzipSync(readFileSync(file));
+    members = readZip(readUserFile(file, { what: '.keras archive' }), file, { wanted: (name) => wanted.has(name) });
   } catch (error) {
-    throw new KerasZipError(file, `is not a readable zip archive (${firstLine(error)})`, {
-      cause: error,
-    });
+    if (!(error instanceof ZipError)) throw error;
+    throw new KerasZipError(file, error.problem, { cause: error });
   }
+  const entries = Object.fromEntries(members);
   const configBytes = entries['config.json'];
   if (!configBytes)
     throw new KerasZipError(file, 'has no config.json, so it is not a Keras model archive');

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '../layers/index';
 import { QuantbenchError } from '../../errors';
+import { readUserFile, UserFileError } from '../../files/user-file';
 import { oneLine } from '../errors';
 import {
   kerasMajorVersion,
@@ -31,7 +31,7 @@ const isObject = (v: unknown): v is JsonObject =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 async function readTfjs(file: string): Promise<ReadModel> {
-  const json = parseConfigJson(readFileSync(file, 'utf8'), file, 'model.json');
+  const json = parseConfigJson(readUserFile(file, { what: 'model.json', maxBytes: 64 * 1024 * 1024 }).toString('utf8'), file, 'model.json');
   const topology = json.modelTopology;
   if (!isObject(topology))
     throw new TfjsModelError(
@@ -56,15 +56,18 @@ async function readTfjs(file: string): Promise<ReadModel> {
       throw new TfjsModelError(file, 'has a weightsManifest entry without paths and weights');
     }
     for (const shard of group.paths) {
+      // Shards are named relative to model.json; one that resolves elsewhere (`../..`, an
+      // absolute path, a symbolic link out) would turn any readable file into weights.
       const shardPath = path.resolve(path.dirname(file), String(shard));
       try {
-        shards.push(readFileSync(shardPath));
+        shards.push(readUserFile(shardPath, { within: path.dirname(file), what: 'weight shard' }));
       } catch (error) {
-        throw new TfjsModelError(
-          file,
-          `cannot read weight shard ${shardPath} (${firstLine(error)})`,
-          { cause: error },
-        );
+        if (!(error instanceof UserFileError)) throw error;
+        const problem =
+          error.code === 'FILE_OUTSIDE_FOLDER'
+            ? `weight shard ${JSON.stringify(String(shard))} lies outside the model's folder`
+            : `cannot read weight shard ${error.message}`;
+        throw new TfjsModelError(file, problem, { cause: error });
       }
     }
     weightSpecs.push(...(group.weights as unknown as tf.io.WeightsManifestEntry[]));
