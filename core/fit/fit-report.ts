@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../app/version';
-import type { BoardProfile } from '../device/known-boards';
+import { boardProfiles, type BoardProfile } from '../device/known-boards';
 import { planArena, type ArenaPlan, type PlannedTensor } from './arena-plan';
 import { elfSize } from './elf-size';
 import { FitError } from './errors';
@@ -61,6 +61,8 @@ export interface FitReport {
   ram: { totalBytes: number };
   floatIslands: FloatIsland[];
   board?: BoardFit;
+  /** The verdict on every built-in profile, for a view at a glance. */
+  boards: BoardFit[];
   notes: string[];
 }
 
@@ -203,10 +205,17 @@ export async function fitReport(tflite: Uint8Array, options: FitOptions = {}): P
     flash: { modelBytes: tflite.length, firmwareBytes, firmwareImage, totalBytes: flashTotal },
     ram: { totalBytes: ramTotal },
     floatIslands: floatIslands(plan, peak.op, new Set(options.floatLayers ?? [])),
+    boards: boardProfiles.map((b) => judge(b, ramTotal, flashOn(b.core, tflite.length))),
     notes,
   };
   if (options.board) report.board = judge(options.board, ramTotal, flashTotal);
   return report;
+}
+
+/** Flash on a board of this core: the model plus the firmware image built for it, when there is one. */
+function flashOn(core: BoardProfile['core'], modelBytes: number): number {
+  const image = firmwareImageFor(core);
+  return modelBytes + (image && existsSync(image) ? elfSize(image).flash : 0);
 }
 
 /** The error `compress --board` stops with when the model does not fit. */
