@@ -18,8 +18,6 @@ export interface FloatIsland {
   extraBytes: number;
   /** The arena's peak falls inside this island, so it sets the arena size. */
   atPeak: boolean;
-  /** Accuracy (points, 0..1) the model loses when this island's activations go int8, simulated; null when not measured. */
-  accuracyBought: number | null;
 }
 
 export interface FitTensor {
@@ -131,7 +129,6 @@ function floatIslands(plan: ArenaPlan, peakOp: number, floatLayers: ReadonlySet<
       floatBytes,
       extraBytes,
       atPeak: first <= peakOp && peakOp <= last,
-      accuracyBought: null,
     };
   });
 }
@@ -234,7 +231,7 @@ export function formatFit(r: FitReport): string[] {
     `peak         op ${r.peak.op} ${r.peak.opName}: ${r.peak.tensors.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}] ${t.bytes} B`).join(', ')}`,
     ...r.floatIslands.map(
       (i) =>
-        `float island ${i.layers.join(', ')} (ops ${i.ops[0]}-${i.ops[1]}): ${i.floatBytes} B float, +${i.extraBytes} B over int8${i.atPeak ? ', sets the peak' : ''}${i.accuracyBought === null ? '' : `, buys ${(i.accuracyBought * 100).toFixed(2)} points`}`,
+        `float island ${i.layers.join(', ')} (ops ${i.ops[0]}-${i.ops[1]}): ${i.floatBytes} B float, +${i.extraBytes} B over int8${i.atPeak ? ', sets the peak' : ''}`,
     ),
   ];
   if (r.board) lines.push(`board        ${r.board.verdict}`);
