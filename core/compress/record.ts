@@ -88,6 +88,7 @@ export function finishCompressRun(store: Store, runId: number, report: CompressR
     ],
     details: {
       sizes: report.sizes,
+      fit: report.fit,
       outputSqnrDb: report.outputSqnrDb,
       guarantees: report.guarantees,
       confusion: report.confusion,

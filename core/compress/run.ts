@@ -5,6 +5,10 @@ import { openDataset, type Dataset } from '../data/index';
 import { evaluateFloat } from '../eval/index';
 import { argmaxRows, ClassificationTally, SquaredErrorTally } from '../eval/metrics';
 import { toCSource } from '../export/c-source';
+import { describeModel } from '../export/model-about';
+import { tflmResolverHeader } from '../export/tflm-resolver';
+import type { BoardProfile } from '../device/known-boards';
+import { doesNotFitError, fitReport, type FitReport } from '../fit/fit-report';
 import { loadModel, type ImportedModel } from '../model/index';
 import { pairedHistogram } from '../model/histogram';
 import { saveKeras } from '../model/keras-writer';
@@ -57,6 +61,8 @@ export interface CompressJob {
   store?: Store;
   /** Called as soon as the run's row exists, so a caller can settle it if the job is killed. */
   onRunStarted?: (runId: number) => void;
+  /** Judge the fit on this board, and stop before evaluating when the model does not fit. */
+  board?: BoardProfile;
 }
 
 export interface Metric {
@@ -77,6 +83,8 @@ export interface CompressReport {
   /** SQNR of each model output, int8 simulation against float, on the calibration samples. */
   outputSqnrDb: Record<string, number>;
   sizes: SizeReport;
+  /** RAM and flash the model needs, from the runtime's planner, and the verdict on job.board. */
+  fit: FitReport;
   layers: LayerReport[];
   guarantees: { ok: boolean; layers: LayerGuarantee[] };
   /** Int8 predictions against labels on the evaluation data (classifiers only). */
@@ -97,7 +105,15 @@ export interface CompressReport {
   fineTune?: FineTuneSummary;
   warnings: string[];
   timings: Record<string, number>;
-  files: { tflite: string; header: string; source: string; keras: string; report: string };
+  files: {
+    tflite: string;
+    header: string;
+    source: string;
+    /** MicroMutableOpResolver with exactly the model's ops, for TFLite Micro projects. */
+    resolver: string;
+    keras: string;
+    report: string;
+  };
 }
 
 async function readAll(
@@ -303,6 +319,7 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
     tflite: path.join(job.out, 'model.tflite'),
     header: path.join(job.out, 'model_data.h'),
     source: path.join(job.out, 'model_data.c'),
+    resolver: path.join(job.out, 'tflm_resolver.h'),
     keras: path.join(job.out, 'model.keras'),
     report: path.join(job.out, 'report.json'),
   };
@@ -310,11 +327,16 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
   const bytes = exportTflite(result.quantized!, `Quantbench ${recipe.name}`);
   const exported = checkExportedGuarantees(bytes, result.quantized!);
   writeFileSync(files.tflite, bytes);
-  const c = toCSource(bytes, { name: 'g_model', headerName: 'model_data.h' });
-  writeFileSync(files.header, c.header);
-  writeFileSync(files.source, c.source);
   writeGraphWeights(imported.model, result.graph);
   await saveKeras(imported.model, files.keras);
+  const floatLayers = [...result.policies].filter(([, d]) => d.policy === 'float').map(([n]) => n);
+  const fit = await fitReport(bytes, { board: job.board, floatLayers, name: files.tflite });
+  if (fit.board && !fit.board.fits) throw doesNotFitError(fit, files.tflite);
+  const about = describeModel(bytes, fit.arenaBytes);
+  const c = toCSource(bytes, { name: 'g_model', headerName: 'model_data.h', about });
+  writeFileSync(files.header, c.header);
+  writeFileSync(files.source, c.source);
+  writeFileSync(files.resolver, tflmResolverHeader(about.ops, { name: 'g_model' }));
   result.timings.export = (performance.now() - t0) / 1000;
   progress({ stage: 'export', fraction: 1 });
 
@@ -375,6 +397,7 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
       [...(result.outputErrors ?? new Map())].map(([k, v]) => [k, v.sqnrDb]),
     ),
     sizes: sizeReport(result, bytes),
+    fit,
     layers: layerReports(result, exported),
     guarantees: { ok: exported.every((l) => l.ok), layers: exported },
     confusion: classify

@@ -43,3 +43,36 @@ export function recogniseBoard(vendorId?: string, productId?: string): string | 
     knownBoards.find((b) => b.vendorId === vid && b.productId === undefined)?.name
   );
 }
+
+/**
+ * What a model must fit in on a board: RAM for the arena and the interpreter, flash for the
+ * model and the firmware. Sizes are the MCU's on-chip memory from its datasheet (RAM the
+ * linker can place data in, flash the application can use).
+ */
+export interface BoardProfile {
+  /** What `--board` takes. */
+  id: string;
+  name: string;
+  mcu: string;
+  core: 'cortex-m0+' | 'cortex-m4f' | 'cortex-m7' | 'xtensa-lx6' | 'host';
+  ramBytes: number;
+  flashBytes: number;
+  /** Custom profiles come from the settings file. */
+  source: 'built-in' | 'settings';
+}
+
+const KB = 1024;
+
+export const boardProfiles: BoardProfile[] = [
+  { id: 'nucleo-f446re', name: 'ST Nucleo-F446RE', mcu: 'STM32F446RE', core: 'cortex-m4f', ramBytes: 128 * KB, flashBytes: 512 * KB, source: 'built-in' },
+  { id: 'nucleo-f411re', name: 'ST Nucleo-F411RE', mcu: 'STM32F411RE', core: 'cortex-m4f', ramBytes: 128 * KB, flashBytes: 512 * KB, source: 'built-in' },
+  { id: 'nucleo-l476rg', name: 'ST Nucleo-L476RG', mcu: 'STM32L476RG', core: 'cortex-m4f', ramBytes: 128 * KB, flashBytes: 1024 * KB, source: 'built-in' },
+  { id: 'nano33ble', name: 'Arduino Nano 33 BLE', mcu: 'nRF52840', core: 'cortex-m4f', ramBytes: 256 * KB, flashBytes: 1024 * KB, source: 'built-in' },
+  { id: 'nicla-vision', name: 'Arduino Nicla Vision', mcu: 'STM32H747', core: 'cortex-m7', ramBytes: 1024 * KB, flashBytes: 2048 * KB, source: 'built-in' },
+  { id: 'portenta-h7', name: 'Arduino Portenta H7', mcu: 'STM32H747', core: 'cortex-m7', ramBytes: 1024 * KB, flashBytes: 2048 * KB, source: 'built-in' },
+  { id: 'pico', name: 'Raspberry Pi Pico', mcu: 'RP2040', core: 'cortex-m0+', ramBytes: 264 * KB, flashBytes: 2048 * KB, source: 'built-in' },
+  { id: 'esp32-devkitc', name: 'Espressif ESP32-DevKitC', mcu: 'ESP32', core: 'xtensa-lx6', ramBytes: 520 * KB, flashBytes: 4096 * KB, source: 'built-in' },
+  // The two boards the tests run: QEMU's mps2-an386 (its linker script) and the virtual board's defaults.
+  { id: 'mps2-an386', name: 'Arm MPS2 AN386 (QEMU)', mcu: 'Cortex-M4 FPGA image', core: 'cortex-m4f', ramBytes: 4096 * KB, flashBytes: 4096 * KB, source: 'built-in' },
+  { id: 'virtual', name: 'Quantbench virtual board', mcu: 'host process', core: 'host', ramBytes: 8192 * KB, flashBytes: 4096 * KB, source: 'built-in' },
+];

@@ -1,10 +1,13 @@
 import { QuantbenchError } from '../errors';
+import type { ModelAbout, ModelTensorAbout } from './model-about';
 
 export interface CSourceOptions {
   /** C identifier of the array; `NAME_len` holds its length. */
   name: string;
   /** The header's file name, used in the source's #include (default model_data.h). */
   headerName?: string;
+  /** Arena, inputs, outputs and ops, written into the header as macros. */
+  about?: ModelAbout;
 }
 
 export interface CSource {
@@ -27,6 +30,55 @@ const C_KEYWORDS = new Set(
     '_Bool _Complex _Imaginary'
   ).split(' '),
 );
+
+/** A float literal that reads back as the same float32. */
+function floatLiteral(v: number): string {
+  const f = Math.fround(v);
+  if (f === 0) return '0.0f';
+  for (let digits = 6; digits <= 9; digits++) {
+    const text = f.toPrecision(digits);
+    if (Math.fround(Number(text)) === f) return `${text.includes('.') || text.includes('e') ? text : `${text}.0`}f`;
+  }
+  return `${f.toPrecision(9)}f`;
+}
+
+function tensorMacros(prefix: string, t: ModelTensorAbout): string[] {
+  return [
+    `/* "${t.name}": ${t.type}[${t.shape.join(', ')}] */`,
+    `#define ${prefix}_TYPE "${t.type}"`,
+    `#define ${prefix}_BYTES ${t.bytes}u`,
+    `#define ${prefix}_RANK ${t.shape.length}`,
+    `#define ${prefix}_DIMS { ${t.shape.join(', ')} }`,
+    ...(t.scale !== 0
+      ? [
+          '/* real = scale * (q - zero_point) */',
+          `#define ${prefix}_SCALE ${floatLiteral(t.scale)}`,
+          `#define ${prefix}_ZERO_POINT ${t.zeroPoint}`,
+        ]
+      : []),
+  ];
+}
+
+/** What firmware needs beside the bytes: arena size, tensor shapes and quantization, ops. */
+function aboutMacros(prefix: string, about: ModelAbout): string[] {
+  return [
+    '/* Arena: what the Quantbench runtime needs (qb_arena_required(), its own planner, the',
+    ' * same figure `quantbench push` reports). TFLite Micro plans its arena differently and',
+    ' * keeps its own bookkeeping in it: give it more than this (a safe margin), then read',
+    ' * MicroInterpreter::arena_used_bytes() after AllocateTensors() and trim to that. */',
+    `#define ${prefix}_ARENA_BYTES ${about.arenaBytes}u`,
+    '',
+    `#define ${prefix}_INPUT_COUNT ${about.inputs.length}`,
+    ...about.inputs.flatMap((t, i) => tensorMacros(`${prefix}_INPUT${i}`, t)),
+    `#define ${prefix}_OUTPUT_COUNT ${about.outputs.length}`,
+    ...about.outputs.flatMap((t, i) => tensorMacros(`${prefix}_OUTPUT${i}`, t)),
+    '',
+    `/* Builtin ops, in first-use order (tflm_resolver.h registers exactly these). */`,
+    `#define ${prefix}_OP_COUNT ${about.ops.length}`,
+    `#define ${prefix}_OPS "${about.ops.join(' ')}"`,
+    '',
+  ];
+}
 
 /**
  * The model as C99 source for firmware projects, like `xxd -i` but ready to compile: the
@@ -61,6 +113,7 @@ export function toCSource(bytes: Uint8Array, options: CSourceOptions): CSource {
     `extern const unsigned char ${name}[];`,
     `extern const unsigned int ${name}_len;`,
     '',
+    ...(options.about ? aboutMacros(name.toUpperCase(), options.about) : []),
     '#ifdef __cplusplus',
     '}',
     '#endif',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -20,6 +20,28 @@ const EVAL_LIMIT = '1000';
 async function shoot(page: Page, name: string): Promise<void> {
   mkdirSync(screenshots, { recursive: true });
   await page.screenshot({ path: path.join(screenshots, `${name}.png`) });
+}
+
+/**
+ * The figures README.md states for the run in run-results.png. The picture is retaken from
+ * this run, so when the sample or the pipeline changes the figures, this fails until the
+ * README says what the new picture shows.
+ */
+function readmeRunFigures(): { float: string; int8: string; arena: string } {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const m = /run-results\.png[^]*?float (\d+\.\d+%), int8 (\d+\.\d+%), arena ([\d,]+ B)/.exec(readme);
+  assert.ok(m, 'README.md must state the float and int8 accuracy and the arena of the run in run-results.png');
+  return { float: m[1], int8: m[2], arena: m[3] };
+}
+
+/** At 1280x800 nothing on the Run screen may be wider than its box (cut text, hidden columns). */
+async function assertNoOverflow(page: Page): Promise<void> {
+  const overflowing = await page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('main .card, main .scroll')]
+      .filter((el) => el.scrollWidth > el.clientWidth)
+      .map((el) => `${el.getAttribute('aria-labelledby') ?? el.getAttribute('aria-label') ?? el.className}: ${el.scrollWidth} > ${el.clientWidth}`),
+  );
+  assert.deepEqual(overflowing, []);
 }
 
 async function assertAccessible(page: Page, screen: string): Promise<void> {
@@ -61,7 +83,8 @@ describe('the whole workflow in the browser, on the sample', { skip }, () => {
 
   it('opens the sample model and shows its layers and weight histograms', async () => {
     await page.getByRole('button', { name: 'Use the sample model' }).click();
-    await page.getByTestId('model-layers').waitFor();
+    // Importing the sample takes a while on a loaded machine.
+    await page.getByTestId('model-layers').waitFor({ timeout: 180_000 });
     const table = await page.getByTestId('model-layers').textContent();
     for (const cls of ['Rescaling', 'Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'GlobalAveragePooling2D', 'Dense']) {
       assert.match(table ?? '', new RegExp(cls), `layer table lacks ${cls}`);
@@ -83,8 +106,17 @@ describe('the whole workflow in the browser, on the sample', { skip }, () => {
     const layers = (await page.getByTestId('layer-report').textContent()) ?? '';
     assert.match(layers, /float/);
     assert.match(layers, /int8/);
+    await page.getByTestId('fit').waitFor();
+    assert.match((await page.getByTestId('fit-boards').textContent()) ?? '', /Fits .*nano33ble/);
+    await assertNoOverflow(page);
     await assertAccessible(page, 'Run results');
     await shoot(page, 'run-results');
+    const shown = {
+      float: (await page.getByTestId('float-accuracy').textContent())?.trim(),
+      int8: (await page.getByTestId('int8-accuracy').textContent())?.trim(),
+      arena: (await page.getByTestId('arena-bytes').textContent())?.trim(),
+    };
+    assert.deepEqual(shown, readmeRunFigures(), 'README.md states other figures than run-results.png shows: update its text');
   });
 
   it('pushes the run to a virtual board and shows on-device accuracy and latency', async () => {

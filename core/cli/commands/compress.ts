@@ -6,6 +6,8 @@ import { initBackend } from '../../train/backend';
 import { numberOption, stringOption, UsageError } from '../args';
 import type { CliCommand, CliContext } from '../command';
 import { emit } from '../output';
+import { resolveBoardProfile } from '../../fit/boards';
+import { formatFit } from '../../fit/fit-report';
 
 /** "1/255" or a plain number. */
 function parseScale(raw: string): number {
@@ -68,6 +70,7 @@ function human(r: CompressReport): string {
       : []),
     `sizes        float ${r.sizes.floatParamsBytes} B, .tflite ${r.sizes.tfliteBytes} B, gzip ${r.sizes.tfliteGzipBytes} B, packed clusters ${r.sizes.clusterPackedBytes} B, sparse ${r.sizes.sparseBytes} B`,
     `guarantees   ${r.guarantees.ok ? 'hold (pruned weights 0, <= k values, float layers float)' : 'BROKEN'}`,
+    ...formatFit(r.fit),
     '',
     `${'layer'.padEnd(24)} ${'type'.padEnd(20)} policy sparsity  values  sqnrdB  rmse/s`,
     ...rows,
@@ -96,8 +99,10 @@ export const compressCommand: CliCommand = {
   usage: `Usage: quantbench compress MODEL --recipe FILE|PRESET --data SPEC --out DIR [options]
 
 Runs a compression recipe on a Keras model and writes DIR/model.tflite, DIR/model_data.h and
-.c (the model as a C array), DIR/model.keras (the pruned and clustered float model) and
-DIR/report.json (per-layer report, sizes, float and int8 accuracy).
+.c (the model as a C array, with its arena size, input/output shapes and quantization, ops),
+DIR/tflm_resolver.h (a TFLite Micro op resolver with exactly the model's ops),
+DIR/model.keras (the pruned and clustered float model) and DIR/report.json (per-layer
+report, sizes, fit report, float and int8 accuracy).
 
   --recipe FILE|PRESET      a .yaml/.json recipe (docs/recipes.md) or a preset:
                             ${PRESET_NAMES.join(', ')}
@@ -107,9 +112,12 @@ DIR/report.json (per-layer report, sizes, float and int8 accuracy).
   --input-scale S           multiply raw samples by S first (e.g. 1/255)
   --eval-samples N          evaluate on at most N samples of --data
   --out DIR                 where the files go (created)
+  --board NAME              judge RAM and flash against a board profile (nucleo-f446re,
+                            nucleo-f411re, nano33ble, ... or one from DATA_DIR/boards.json);
+                            stops with exit 1 before evaluating when the model does not fit
   --no-record               do not record the run in the experiment store
   --json                    print report.json on stdout`,
-  valueOptions: ['recipe', 'data', 'calib-data', 'input-scale', 'eval-samples', 'out'],
+  valueOptions: ['recipe', 'data', 'calib-data', 'input-scale', 'eval-samples', 'out', 'board'],
   async run(ctx) {
     const model = ctx.positionals[0];
     if (!model) throw new UsageError('give the Keras model to compress');
@@ -127,6 +135,9 @@ DIR/report.json (per-layer report, sizes, float and int8 accuracy).
     if (evalSamples !== undefined && (!Number.isInteger(evalSamples) || evalSamples <= 0))
       throw new UsageError('--eval-samples must be a positive integer');
 
+    const boardName = stringOption(ctx.options, 'board');
+    const board = boardName === undefined ? undefined : resolveBoardProfile(boardName, ctx.dataDir);
+
     await initBackend();
     const bar = progressBar(ctx);
     const store = ctx.options['no-record'] === true ? undefined : openStore(ctx.dataDir);
@@ -143,6 +154,7 @@ DIR/report.json (per-layer report, sizes, float and int8 accuracy).
         onProgress: bar.update,
         signal: ctx.signal,
         store,
+        board,
       });
     } finally {
       bar.done();

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qb_runtime.h"
+#include "qb_internal.h"
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
@@ -32,6 +32,33 @@ EXPORT(qb_wasm_alloc) void *qb_wasm_alloc(uint32_t bytes) {
 }
 
 EXPORT(qb_wasm_info_bytes) uint32_t qb_wasm_info_bytes(void) { return sizeof(qb_tensor_info); }
+
+/*
+ * The arena plan of a loaded model, for the fit report: which tensors are alive at the
+ * peak and where. Fills out[0..5] with the tensor's arena offset, bytes, first and last
+ * use (op indices, -1 before the first op), whether it lives in the arena (not constant,
+ * used), and its type. Index tensor_count gives the scratch area: offset, bytes.
+ */
+EXPORT(qb_wasm_tensor_count) int32_t qb_wasm_tensor_count(const qb_interpreter *it) { return it->loaded ? it->tensor_count : 0; }
+
+EXPORT(qb_wasm_tensor_plan) int32_t qb_wasm_tensor_plan(const qb_interpreter *it, int32_t index, int32_t *out) {
+  const qb_tensor *t;
+  if (!it->loaded || index < 0 || index > it->tensor_count) return 0;
+  if (index == it->tensor_count) {
+    out[0] = (int32_t)it->scratch_offset;
+    out[1] = (int32_t)it->scratch_bytes;
+    out[2] = out[3] = out[4] = out[5] = 0;
+    return 1;
+  }
+  t = &it->tensors[index];
+  out[0] = (int32_t)t->arena_offset;
+  out[1] = (int32_t)t->bytes;
+  out[2] = t->first_use;
+  out[3] = t->last_use;
+  out[4] = !t->is_const && t->last_use >= -1;
+  out[5] = t->type;
+  return 1;
+}
 
 /* clang may turn copy and fill loops into calls to these; there is no libc to provide them. */
 void *memcpy(void *dst, const void *src, size_t n) {
