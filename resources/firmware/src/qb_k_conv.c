@@ -10,13 +10,6 @@ typedef struct {
   int32_t pad_w, pad_h, stride_w, stride_h, dil_w, dil_h, act, depth_multiplier;
 } conv_params;
 
-/* Per-channel requantization as PopulateConvolutionQuantizationParams computes it. */
-static void channel_multiplier(const qb_interpreter *it, const qb_tensor *in, const qb_tensor *filter, const qb_tensor *out, int32_t ch, int32_t *m, int *shift) {
-  double filter_scale = (double)qb_tensor_channel_scale(it, filter, ch);
-  double effective = (double)in->scale * filter_scale / (double)out->scale;
-  qb_quantize_multiplier(effective, m, shift);
-}
-
 static qb_status read_conv(qb_interpreter *it, const qb_op *op, int depthwise, conv_params *p,
                            int32_t ih, int32_t iw, int32_t fh, int32_t fw, int32_t oh, int32_t ow) {
   int base = depthwise ? 1 : 0;
@@ -49,19 +42,17 @@ static int use_fast(const qb_interpreter *it) {
 #endif
 }
 
-/* Common int8 arguments: per-channel multipliers in the scratch area, options, bias. */
-static qb_status int8_args(qb_interpreter *it, const qb_op *op, const qb_tensor *in, const qb_tensor *f, const qb_tensor *out,
-                           const qb_tensor *b, int32_t oc, const conv_params *p, qb_conv_int8 *a) {
-  int32_t o, *mult, *shifts;
-  if ((uint32_t)oc > it->scratch_bytes / (4u * QB_SCRATCH_WORDS(op->code))) return qb_kernel_error(it, op, QB_ERR_KERNEL, "scratch smaller than the channel count");
-  mult = (int32_t *)(void *)(it->arena + it->scratch_offset);
-  shifts = mult + oc;
-  for (o = 0; o < oc; o++) {
-    int shift;
-    channel_multiplier(it, in, f, out, o, &mult[o], &shift);
-    shifts[o] = shift;
-  }
+/* Common int8 arguments: per-channel multipliers and folded biases from the op's prepared
+ * data (computed once, PopulateConvolutionQuantizationParams' arithmetic), options, bias,
+ * and the shared scratch area. */
+static qb_status int8_args(qb_interpreter *it, const qb_op *op, const qb_tensor *b, int32_t oc, const conv_params *p, qb_conv_int8 *a) {
+  const int32_t *prepared = (const int32_t *)(const void *)(it->arena + op->prepared);
+  if (qb_prepared_bytes(it, op) != (uint32_t)oc * 4u * QB_PREPARED_WORDS || qb_scratch_bytes(it, op) > it->scratch_bytes)
+    return qb_kernel_error(it, op, QB_ERR_KERNEL, "prepared data does not match the channel count");
   a->bias = b ? (const int32_t *)qb_tensor_data(it, b) : 0;
+  a->bias_eff = prepared;
+  a->mult = prepared + oc;
+  a->shift = prepared + 2 * oc;
   a->oc = oc;
   a->depth_multiplier = p->depth_multiplier;
   a->stride_w = p->stride_w;
@@ -70,10 +61,7 @@ static qb_status int8_args(qb_interpreter *it, const qb_op *op, const qb_tensor 
   a->dil_h = p->dil_h;
   a->pad_w = p->pad_w;
   a->pad_h = p->pad_h;
-  a->out_zp = out->zero_point;
-  a->mult = mult;
-  a->shift = shifts;
-  a->scratch = shifts + oc;
+  a->scratch = it->arena + it->scratch_offset;
   return QB_OK;
 }
 
@@ -109,10 +97,10 @@ qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op) {
     if (!qb_act_range_int8(p.act, out, &lo, &hi)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "fused activation");
     {
       qb_conv_int8 a;
-      if ((st = int8_args(it, op, in, f, out, b, oc, &p, &a)) != QB_OK) return st;
+      if ((st = int8_args(it, op, b, oc, &p, &a)) != QB_OK) return st;
       a.x = x; a.w = w; a.y = y;
       a.n = n; a.ih = ih; a.iw = iw; a.ic = ic; a.fh = fh; a.fw = fw; a.oh = oh; a.ow = ow;
-      a.in_offset = in_offset; a.lo = lo; a.hi = hi;
+      a.in_offset = in_offset; a.out_zp = out->zero_point; a.lo = lo; a.hi = hi;
       if (!use_fast(it) || !qb_conv_int8_fast(&a)) qb_conv_int8_ref(&a);
     }
     return QB_OK;
@@ -174,11 +162,12 @@ qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op) {
     if (!qb_act_range_int8(p.act, out, &lo, &hi)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "fused activation");
     {
       qb_conv_int8 a;
-      if ((st = int8_args(it, op, in, f, out, b, oc, &p, &a)) != QB_OK) return st;
+      if ((st = int8_args(it, op, b, oc, &p, &a)) != QB_OK) return st;
       a.x = x; a.w = w; a.y = y;
       a.n = n; a.ih = ih; a.iw = iw; a.ic = ic; a.fh = fh; a.fw = fw; a.oh = oh; a.ow = ow;
-      a.in_offset = in_offset; a.lo = lo; a.hi = hi;
-      if (!use_fast(it) || !qb_dwconv_int8_fast(&a)) qb_dwconv_int8_ref(&a);
+      a.in_offset = in_offset; a.out_zp = out->zero_point; a.lo = lo; a.hi = hi;
+      /* the folded bias was computed from constant filter and bias */
+      if (!use_fast(it) || !f->is_const || (b && !b->is_const) || !qb_dwconv_int8_fast(&a)) qb_dwconv_int8_ref(&a);
     }
     return QB_OK;
   }
@@ -237,20 +226,16 @@ qb_status qb_k_fully_connected(qb_interpreter *it, const qb_op *op) {
     if (st != QB_OK) return qb_kernel_error(it, op, st, "bias must be int32 with one value per unit");
     if (f->per_axis && (f->quantized_dimension != 0 || (int32_t)f->scales_count != units)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "weight scales must be per unit");
     if (!qb_act_range_int8(act, out, &lo, &hi)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "fused activation");
-    if ((uint32_t)units > it->scratch_bytes / (4u * QB_SCRATCH_WORDS(op->code))) return qb_kernel_error(it, op, QB_ERR_KERNEL, "scratch smaller than the unit count");
     {
       qb_fc_int8 a;
-      int32_t *mult = (int32_t *)(void *)(it->arena + it->scratch_offset), *shifts = mult + units;
-      for (u = 0; u < units; u++) {
-        int shift;
-        qb_quantize_multiplier((double)in->scale * (double)qb_tensor_channel_scale(it, f, u) / (double)out->scale, &mult[u], &shift);
-        shifts[u] = shift;
-      }
+      const int32_t *prepared = (const int32_t *)(const void *)(it->arena + op->prepared);
+      if (qb_prepared_bytes(it, op) != (uint32_t)units * 4u * QB_PREPARED_WORDS || qb_scratch_bytes(it, op) > it->scratch_bytes)
+        return qb_kernel_error(it, op, QB_ERR_KERNEL, "prepared data does not match the unit count");
       a.x = x; a.w = w; a.y = y;
       a.bias = b ? (const int32_t *)qb_tensor_data(it, b) : 0;
       a.batches = batches; a.units = units; a.depth = depth;
       a.in_offset = in_offset; a.w_offset = w_offset; a.out_zp = out->zero_point; a.lo = lo; a.hi = hi;
-      a.mult = mult; a.shift = shifts; a.scratch = shifts + units;
+      a.mult = prepared + units; a.shift = prepared + 2 * units; a.scratch = it->arena + it->scratch_offset;
       if (!use_fast(it) || !qb_fc_int8_fast(&a)) qb_fc_int8_ref(&a);
     }
     return QB_OK;
