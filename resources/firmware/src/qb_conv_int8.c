@@ -29,6 +29,9 @@
 #elif defined(__wasm_simd128__)
 #define QB_WASM_SIMD 1
 #include <wasm_simd128.h>
+/* the four lanes' wrapping sum */
+#define HSUM(v) ((int32_t)((uint32_t)wasm_i32x4_extract_lane(v, 0) + (uint32_t)wasm_i32x4_extract_lane(v, 1) + \
+                           (uint32_t)wasm_i32x4_extract_lane(v, 2) + (uint32_t)wasm_i32x4_extract_lane(v, 3)))
 #endif
 
 #define WRAP_ADD(a, b) ((int32_t)((uint32_t)(a) + (uint32_t)(b)))
@@ -119,7 +122,14 @@ void qb_fc_int8_ref(const qb_fc_int8 *a) {
 
 /* ---- rows of int16 and their dot products with int8 filters ------------------------ */
 
-/* Rows are padded to a multiple of 8 elements so SIMD loads stay inside the row. */
+/*
+ * A "row block" holds one or two rows of k taps, x + in_offset as int16 (0 for taps
+ * outside the image). Portable and SIMD builds: row r at r * row_len(k), natural order.
+ * DSP build: the rows are interleaved by groups of four taps, each group stored as
+ * t0,t2,t1,t3 (the order SXTB16 and SXTB16-ROR-8 give four filter bytes in), so the dot
+ * product streams one pointer with no repacking; the k % 4 tail taps follow, four slots
+ * per row, in natural order.
+ */
 static int32_t row_len(int32_t k) { return (k + 7) & ~7; }
 
 #if QB_DSP
@@ -128,210 +138,250 @@ static inline uint32_t load32(const void *p) {
   __builtin_memcpy(&v, p, 4);
   return v;
 }
-static inline uint32_t ror8(uint32_t v) { return (v >> 8) | (v << 24); }
+/* gcc does not fold a rotate into SXTB16's operand by itself */
+static inline int16x2_t sxtb16_ror8(uint32_t v) {
+  int16x2_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
 #endif
 
-/*
- * out[i] = x[i] + offset for n values. On the DSP build every whole group of four is
- * stored as x0,x2,x1,x3: the order SXTB16 and SXTB16-ROR-8 give for four filter bytes, so
- * the dot product pairs them with two 32-bit loads and no repacking. The tail (n % 4)
- * stays in natural order for the scalar loop.
- */
-static void to_int16(const int8_t *x, int32_t n, int32_t offset, int16_t *out) {
-  int32_t i = 0;
+/* Where tap j of row r lives in a block of `rows` rows. */
+static inline int32_t slot(int32_t j, int32_t k, int rows, int r) {
 #if QB_DSP
-  uint32_t off2 = ((uint32_t)offset & 0xFFFFu) * 0x10001u;
-  for (; i + 4 <= n; i += 4) {
-    uint32_t v = load32(x + i);
-    uint32_t even = (uint32_t)__sadd16((int16x2_t)__sxtb16((int8x4_t)v), (int16x2_t)off2);
-    uint32_t odd = (uint32_t)__sadd16((int16x2_t)__sxtb16((int8x4_t)ror8(v)), (int16x2_t)off2);
-    __builtin_memcpy(out + i, &even, 4);
-    __builtin_memcpy(out + i + 2, &odd, 4);
-  }
+  int32_t k4 = k & ~3;
+  if (j < k4) return (j >> 2) * 4 * rows + 4 * r + ((j & 1) << 1) + ((j >> 1) & 1);
+  return k4 * rows + 4 * r + (j - k4);
+#else
+  (void)rows;
+  return r * row_len(k) + j;
 #endif
-  for (; i < n; i++) out[i] = (int16_t)(x[i] + offset);
 }
 
-/* acc[0..3] += (xa.wa, xa.wb, xb.wa, xb.wb) over k taps, wrapping. */
-static void dot_2x2(const int16_t *xa, const int16_t *xb, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *acc) {
+/* Taps j .. j+n-1 of row r: src[i] + offset, or 0 when src is NULL (outside the image). */
+static void put(int16_t *block, int rows, int r, int32_t k, int32_t j, const int8_t *src, int32_t n, int32_t offset) {
   int32_t i = 0;
 #if QB_DSP
-  int32_t aa = 0, ab = 0, ba = 0, bb = 0;
-  for (; i + 4 <= k; i += 4) {
-    uint32_t w = load32(wa + i);
-    int16x2_t wa02 = __sxtb16((int8x4_t)w), wa13 = __sxtb16((int8x4_t)ror8(w));
-    int16x2_t wb02, wb13, x02, x13;
-    w = load32(wb + i);
-    wb02 = __sxtb16((int8x4_t)w);
-    wb13 = __sxtb16((int8x4_t)ror8(w));
-    x02 = (int16x2_t)load32(xa + i);
-    x13 = (int16x2_t)load32(xa + i + 2);
-    aa = __smlad(x02, wa02, aa);
-    aa = __smlad(x13, wa13, aa);
-    ab = __smlad(x02, wb02, ab);
-    ab = __smlad(x13, wb13, ab);
-    x02 = (int16x2_t)load32(xb + i);
-    x13 = (int16x2_t)load32(xb + i + 2);
-    ba = __smlad(x02, wa02, ba);
-    ba = __smlad(x13, wa13, ba);
-    bb = __smlad(x02, wb02, bb);
-    bb = __smlad(x13, wb13, bb);
-  }
-  acc[0] = WRAP_ADD(acc[0], aa);
-  acc[1] = WRAP_ADD(acc[1], ab);
-  acc[2] = WRAP_ADD(acc[2], ba);
-  acc[3] = WRAP_ADD(acc[3], bb);
-#elif QB_WASM_SIMD
-  v128_t aa = wasm_i32x4_splat(0), ab = aa, ba = aa, bb = aa;
-  for (; i + 8 <= k; i += 8) {
-    v128_t va = wasm_i16x8_load8x8(wa + i), vb = wasm_i16x8_load8x8(wb + i);
-    v128_t x = wasm_v128_load(xa + i), z = wasm_v128_load(xb + i);
-    aa = wasm_i32x4_add(aa, wasm_i32x4_dot_i16x8(x, va));
-    ab = wasm_i32x4_add(ab, wasm_i32x4_dot_i16x8(x, vb));
-    ba = wasm_i32x4_add(ba, wasm_i32x4_dot_i16x8(z, va));
-    bb = wasm_i32x4_add(bb, wasm_i32x4_dot_i16x8(z, vb));
-  }
-#define HSUM(v) ((int32_t)((uint32_t)wasm_i32x4_extract_lane(v, 0) + (uint32_t)wasm_i32x4_extract_lane(v, 1) + (uint32_t)wasm_i32x4_extract_lane(v, 2) + (uint32_t)wasm_i32x4_extract_lane(v, 3)))
-  acc[0] = WRAP_ADD(acc[0], HSUM(aa));
-  acc[1] = WRAP_ADD(acc[1], HSUM(ab));
-  acc[2] = WRAP_ADD(acc[2], HSUM(ba));
-  acc[3] = WRAP_ADD(acc[3], HSUM(bb));
-#endif
-  for (; i < k; i++) {
-    acc[0] = WRAP_ADD(acc[0], xa[i] * wa[i]);
-    acc[1] = WRAP_ADD(acc[1], xa[i] * wb[i]);
-    acc[2] = WRAP_ADD(acc[2], xb[i] * wa[i]);
-    acc[3] = WRAP_ADD(acc[3], xb[i] * wb[i]);
-  }
-}
-
-/* acc[0..1] += (x.wa, x.wb) over k taps, wrapping. */
-static void dot_1x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *acc) {
-  int32_t i = 0;
-#if QB_DSP
-  int32_t aa = 0, ab = 0;
-  for (; i + 4 <= k; i += 4) {
-    uint32_t w = load32(wa + i), v = load32(wb + i);
-    int16x2_t x02 = (int16x2_t)load32(x + i), x13 = (int16x2_t)load32(x + i + 2);
-    aa = __smlad(x02, __sxtb16((int8x4_t)w), aa);
-    aa = __smlad(x13, __sxtb16((int8x4_t)ror8(w)), aa);
-    ab = __smlad(x02, __sxtb16((int8x4_t)v), ab);
-    ab = __smlad(x13, __sxtb16((int8x4_t)ror8(v)), ab);
-  }
-  acc[0] = WRAP_ADD(acc[0], aa);
-  acc[1] = WRAP_ADD(acc[1], ab);
-#elif QB_WASM_SIMD
-  v128_t aa = wasm_i32x4_splat(0), ab = aa;
-  for (; i + 8 <= k; i += 8) {
-    v128_t v = wasm_v128_load(x + i);
-    aa = wasm_i32x4_add(aa, wasm_i32x4_dot_i16x8(v, wasm_i16x8_load8x8(wa + i)));
-    ab = wasm_i32x4_add(ab, wasm_i32x4_dot_i16x8(v, wasm_i16x8_load8x8(wb + i)));
-  }
-  acc[0] = WRAP_ADD(acc[0], HSUM(aa));
-  acc[1] = WRAP_ADD(acc[1], HSUM(ab));
-#endif
-  for (; i < k; i++) {
-    acc[0] = WRAP_ADD(acc[0], x[i] * wa[i]);
-    acc[1] = WRAP_ADD(acc[1], x[i] * wb[i]);
-  }
-}
-
-/*
- * Rows x (one or two, `rows` of them, each row_len(k) int16) against every filter of w
- * (oc filters of k int8): y[r * y_stride + o] for each row r. Filters go two at a time;
- * an odd last filter is paired with itself.
- */
-static void rows_times_filters(const int16_t *x, int rows, const int8_t *w, int32_t k, int32_t oc, const int32_t *bias,
-                               const int32_t *mult, const int32_t *shift, int32_t zp, int32_t lo, int32_t hi, int8_t *y, int32_t y_stride) {
-  const int16_t *xb = x + row_len(k);
-  int32_t o;
-  for (o = 0; o < oc; o += 2) {
-    int32_t o2 = o + 1 < oc ? o + 1 : o;
-    int32_t acc[4];
-    acc[0] = acc[2] = bias ? bias[o] : 0;
-    acc[1] = acc[3] = bias ? bias[o2] : 0;
-    if (rows == 2) dot_2x2(x, xb, w + o * k, w + o2 * k, k, acc);
-    else dot_1x2(x, w + o * k, w + o2 * k, k, acc);
-    y[o] = rq(acc[0], mult[o], shift[o], zp, lo, hi);
-    y[o2] = rq(acc[1], mult[o2], shift[o2], zp, lo, hi);
-    if (rows == 2) {
-      y[y_stride + o] = rq(acc[2], mult[o], shift[o], zp, lo, hi);
-      y[y_stride + o2] = rq(acc[3], mult[o2], shift[o2], zp, lo, hi);
+  if ((j & 3) == 0) {
+    uint32_t off2 = ((uint32_t)offset & 0xFFFFu) * 0x10001u, even = 0, odd = 0;
+    int16_t *o = block + slot(j, k, rows, r);
+    for (; i + 4 <= n && j + i + 4 <= (k & ~3); i += 4, o += 4 * rows) {
+      if (src) {
+        uint32_t v = load32(src + i);
+        even = (uint32_t)__sadd16(__sxtb16((int8x4_t)v), (int16x2_t)off2);
+        odd = (uint32_t)__sadd16(sxtb16_ror8(v), (int16x2_t)off2);
+      }
+      __builtin_memcpy(o, &even, 4);
+      __builtin_memcpy(o + 2, &odd, 4);
     }
   }
+#else
+  {
+    int16_t *o = block + slot(j, k, rows, r);
+    if (src)
+      for (; i < n; i++) o[i] = (int16_t)(src[i] + offset);
+    else
+      for (; i < n; i++) o[i] = 0;
+  }
+#endif
+  for (; i < n; i++) block[slot(j + i, k, rows, r)] = src ? (int16_t)(src[i] + offset) : 0;
+}
+
+/* acc[0..3] = (xa.wa, xa.wb, xb.wa, xb.wb) over k taps of a two-row block, wrapping. */
+static void dot_2x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *acc) {
+  int32_t i = 0, aa = 0, ab = 0, ba = 0, bb = 0;
+  const int16_t *xa, *xb;
+#if QB_DSP
+  int32_t n = k >> 2;
+  while (n--) {
+    uint32_t w = load32(wa);
+    int16x2_t w02 = __sxtb16((int8x4_t)w), w13 = sxtb16_ror8(w);
+    int16x2_t xa02 = (int16x2_t)load32(x), xa13 = (int16x2_t)load32(x + 2);
+    int16x2_t xb02 = (int16x2_t)load32(x + 4), xb13 = (int16x2_t)load32(x + 6);
+    aa = __smlad(xa02, w02, aa);
+    aa = __smlad(xa13, w13, aa);
+    ba = __smlad(xb02, w02, ba);
+    ba = __smlad(xb13, w13, ba);
+    w = load32(wb);
+    w02 = __sxtb16((int8x4_t)w);
+    w13 = sxtb16_ror8(w);
+    ab = __smlad(xa02, w02, ab);
+    ab = __smlad(xa13, w13, ab);
+    bb = __smlad(xb02, w02, bb);
+    bb = __smlad(xb13, w13, bb);
+    wa += 4;
+    wb += 4;
+    x += 8;
+  }
+  xa = x;
+  xb = x + 4;
+  k &= 3;
+#else
+  xa = x;
+  xb = x + row_len(k);
+#if QB_WASM_SIMD
+  {
+    v128_t va = wasm_i32x4_splat(0), vab = va, vba = va, vbb = va;
+    for (; i + 8 <= k; i += 8) {
+      v128_t fa = wasm_i16x8_load8x8(wa + i), fb = wasm_i16x8_load8x8(wb + i);
+      v128_t u = wasm_v128_load(xa + i), v = wasm_v128_load(xb + i);
+      va = wasm_i32x4_add(va, wasm_i32x4_dot_i16x8(u, fa));
+      vab = wasm_i32x4_add(vab, wasm_i32x4_dot_i16x8(u, fb));
+      vba = wasm_i32x4_add(vba, wasm_i32x4_dot_i16x8(v, fa));
+      vbb = wasm_i32x4_add(vbb, wasm_i32x4_dot_i16x8(v, fb));
+    }
+    aa = HSUM(va);
+    ab = HSUM(vab);
+    ba = HSUM(vba);
+    bb = HSUM(vbb);
+  }
+#endif
+#endif
+  for (; i < k; i++) {
+    aa = WRAP_ADD(aa, xa[i] * wa[i]);
+    ab = WRAP_ADD(ab, xa[i] * wb[i]);
+    ba = WRAP_ADD(ba, xb[i] * wa[i]);
+    bb = WRAP_ADD(bb, xb[i] * wb[i]);
+  }
+  acc[0] = aa;
+  acc[1] = ab;
+  acc[2] = ba;
+  acc[3] = bb;
+}
+
+/* acc[0..1] = (x.wa, x.wb) over k taps of a one-row block, wrapping. */
+static void dot_1x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *acc) {
+  int32_t i = 0, aa = 0, ab = 0;
+#if QB_DSP
+  int32_t n = k >> 2;
+  while (n--) {
+    uint32_t w = load32(wa), v = load32(wb);
+    int16x2_t x02 = (int16x2_t)load32(x), x13 = (int16x2_t)load32(x + 2);
+    aa = __smlad(x02, __sxtb16((int8x4_t)w), aa);
+    aa = __smlad(x13, sxtb16_ror8(w), aa);
+    ab = __smlad(x02, __sxtb16((int8x4_t)v), ab);
+    ab = __smlad(x13, sxtb16_ror8(v), ab);
+    wa += 4;
+    wb += 4;
+    x += 4;
+  }
+  k &= 3;
+#elif QB_WASM_SIMD
+  v128_t va = wasm_i32x4_splat(0), vb = va;
+  for (; i + 8 <= k; i += 8) {
+    v128_t u = wasm_v128_load(x + i);
+    va = wasm_i32x4_add(va, wasm_i32x4_dot_i16x8(u, wasm_i16x8_load8x8(wa + i)));
+    vb = wasm_i32x4_add(vb, wasm_i32x4_dot_i16x8(u, wasm_i16x8_load8x8(wb + i)));
+  }
+  aa = HSUM(va);
+  ab = HSUM(vb);
+#endif
+  for (; i < k; i++) {
+    aa = WRAP_ADD(aa, x[i] * wa[i]);
+    ab = WRAP_ADD(ab, x[i] * wb[i]);
+  }
+  acc[0] = aa;
+  acc[1] = ab;
+}
+
+static void requantize_row(const int32_t *acc, const int32_t *bias, const int32_t *mult, const int8_t *shift, int32_t n, int32_t zp,
+                           int32_t lo, int32_t hi, int8_t *y) {
+  int32_t o;
+  if (bias)
+    for (o = 0; o < n; o++) y[o] = rq(WRAP_ADD(acc[o], bias[o]), mult[o], shift[o], zp, lo, hi);
+  else
+    for (o = 0; o < n; o++) y[o] = rq(acc[o], mult[o], shift[o], zp, lo, hi);
+}
+
+/*
+ * The rows of a block (one or two) against every filter of w (oc filters of k int8),
+ * requantized into y[r * y_stride + o]. Filters go two at a time; an odd last filter is
+ * paired with itself. acc holds 2 * oc int32.
+ */
+static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc, const int32_t *bias,
+                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, int32_t *acc, int8_t *y,
+                               int32_t y_stride) {
+  int32_t o;
+  for (o = 0; o < oc; o += 2) {
+    int32_t o2 = o + 1 < oc ? o + 1 : o, d[4];
+    if (rows == 2) {
+      dot_2x2(block, w + o * k, w + o2 * k, k, d);
+      acc[oc + o] = d[2];
+      acc[oc + o2] = d[3];
+    } else {
+      dot_1x2(block, w + o * k, w + o2 * k, k, d);
+    }
+    acc[o] = d[0];
+    acc[o2] = d[1];
+  }
+  requantize_row(acc, bias, mult, shift, oc, zp, lo, hi, y);
+  if (rows == 2) requantize_row(acc + oc, bias, mult, shift, oc, zp, lo, hi, y + y_stride);
 }
 
 /* ---- CONV_2D ----------------------------------------------------------------------- */
 
-uint32_t qb_conv_int8_scratch(int32_t fh, int32_t fw, int32_t ic) {
+/* A block of two rows, then 2 * oc accumulators. */
+uint32_t qb_conv_int8_scratch(int32_t fh, int32_t fw, int32_t ic, int32_t oc) {
   int64_t k = (int64_t)fh * fw * ic;
-  /* two int16 rows and one int8 gather row */
-  if (k <= 0 || k > 0x1000000) return 0;
-  return (uint32_t)(2 * row_len((int32_t)k) * 2 + row_len((int32_t)k));
+  if (k <= 0 || k > 0x1000000 || oc <= 0 || oc > 0x1000000) return 0;
+  return (uint32_t)(2 * row_len((int32_t)k) * 2 + 8 * oc);
 }
 
-/* The window of output pixel p as k = fh * fw * ic int8 values in filter order, with the
- * input zero point (x + in_offset == 0) where the window leaves the image. */
-static const int8_t *gather(const qb_conv_int8 *a, int32_t b, int32_t p, int8_t *buf) {
-  int32_t oy = p / a->ow, ox = p % a->ow, ky, kx, c, run = a->fw * a->ic;
+/* Row r of the block: output pixel p's window in filter order. */
+static void gather(const qb_conv_int8 *a, int32_t b, int32_t p, int16_t *block, int rows, int r, int32_t k) {
+  int32_t oy = p / a->ow, ox = p % a->ow, ky, kx, j = 0, run = a->fw * a->ic;
   int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
-  int8_t zp = (int8_t)(-a->in_offset), *o = buf;
-  /* A window inside the image with contiguous rows needs no copy when it is one row. */
-  if (a->fh == 1 && a->dil_w == 1 && y0 >= 0 && y0 < a->ih && x0 >= 0 && x0 + a->fw <= a->iw)
-    return a->x + ((b * a->ih + y0) * a->iw + x0) * a->ic;
   for (ky = 0; ky < a->fh; ky++) {
     int32_t yy = y0 + a->dil_h * ky;
     const int8_t *row;
     if (yy < 0 || yy >= a->ih) {
-      for (c = 0; c < run; c++) o[c] = zp;
-      o += run;
+      put(block, rows, r, k, j, 0, run, 0);
+      j += run;
       continue;
     }
     row = a->x + (b * a->ih + yy) * a->iw * a->ic;
-    for (kx = 0; kx < a->fw; kx++, o += a->ic) {
+    if (a->dil_w == 1 && x0 >= 0 && x0 + a->fw <= a->iw) {
+      put(block, rows, r, k, j, row + x0 * a->ic, run, a->in_offset);
+      j += run;
+      continue;
+    }
+    for (kx = 0; kx < a->fw; kx++, j += a->ic) {
       int32_t xx = x0 + a->dil_w * kx;
-      if (xx < 0 || xx >= a->iw)
-        for (c = 0; c < a->ic; c++) o[c] = zp;
-      else
-        for (c = 0; c < a->ic; c++) o[c] = row[xx * a->ic + c];
+      put(block, rows, r, k, j, xx < 0 || xx >= a->iw ? 0 : row + xx * a->ic, a->ic, a->in_offset);
     }
   }
-  return buf;
 }
 
 int qb_conv_int8_fast(const qb_conv_int8 *a) {
   int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
-  int16_t *rows = (int16_t *)a->scratch;
-  int8_t *buf = (int8_t *)(rows + 2 * row_len(k));
+  int16_t *block = (int16_t *)a->scratch;
+  int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(k));
   for (b = 0; b < a->n; b++)
     for (p = 0; p < pixels; p += 2) {
-      int two = p + 1 < pixels;
-      int8_t *y = a->y + (b * pixels + p) * a->oc;
-      to_int16(gather(a, b, p, buf), k, a->in_offset, rows);
-      if (two) to_int16(gather(a, b, p + 1, buf), k, a->in_offset, rows + row_len(k));
-      rows_times_filters(rows, two ? 2 : 1, a->w, k, a->oc, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, y, a->oc);
+      int rows = p + 1 < pixels ? 2 : 1;
+      gather(a, b, p, block, rows, 0, k);
+      if (rows == 2) gather(a, b, p + 1, block, rows, 1, k);
+      rows_times_filters(block, rows, a->w, k, a->oc, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc,
+                         a->y + (b * pixels + p) * a->oc, a->oc);
     }
   return 1;
 }
 
 /* ---- FULLY_CONNECTED --------------------------------------------------------------- */
 
-uint32_t qb_fc_int8_scratch(int32_t depth) {
-  if (depth <= 0 || depth > 0x1000000) return 0;
-  return (uint32_t)(2 * row_len(depth) * 2);
-}
+uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units) { return qb_conv_int8_scratch(1, 1, depth, units); }
 
 /* A 1x1 convolution over `batches` pixels; the weights' zero point must be 0 (int8
  * weights are symmetric in the TFLite quantization spec). */
 int qb_fc_int8_fast(const qb_fc_int8 *a) {
-  int16_t *rows = (int16_t *)a->scratch;
-  int32_t b;
+  int16_t *block = (int16_t *)a->scratch;
+  int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(a->depth)), b;
   if (a->w_offset != 0) return 0;
   for (b = 0; b < a->batches; b += 2) {
-    int two = b + 1 < a->batches;
-    to_int16(a->x + b * a->depth, a->depth, a->in_offset, rows);
-    if (two) to_int16(a->x + (b + 1) * a->depth, a->depth, a->in_offset, rows + row_len(a->depth));
-    rows_times_filters(rows, two ? 2 : 1, a->w, a->depth, a->units, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi,
+    int rows = b + 1 < a->batches ? 2 : 1;
+    put(block, rows, 0, a->depth, 0, a->x + b * a->depth, a->depth, a->in_offset);
+    if (rows == 2) put(block, rows, 1, a->depth, 0, a->x + (b + 1) * a->depth, a->depth, a->in_offset);
+    rows_times_filters(block, rows, a->w, a->depth, a->units, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc,
                        a->y + b * a->units, a->units);
   }
   return 1;
@@ -382,8 +432,8 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
           const int8_t *wp = a->w + c;
           for (t = 0; t < taps; t++, wp += oc) {
             uint32_t xv = load32(tap[t] + c), wv = load32(wp);
-            int32_t xe = __sxtb16((int8x4_t)xv), xo = __sxtb16((int8x4_t)ror8(xv));
-            int32_t we = __sxtb16((int8x4_t)wv), wo = __sxtb16((int8x4_t)ror8(wv));
+            int32_t xe = __sxtb16((int8x4_t)xv), xo = sxtb16_ror8(xv);
+            int32_t we = __sxtb16((int8x4_t)wv), wo = sxtb16_ror8(wv);
             s0 = __smlabb(xe, we, s0);
             s2 = __smlatt(xe, we, s2);
             s1 = __smlabb(xo, wo, s1);

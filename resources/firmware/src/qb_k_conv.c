@@ -47,12 +47,12 @@ static int use_fast(const qb_interpreter *it) {
  * and the shared scratch area. */
 static qb_status int8_args(qb_interpreter *it, const qb_op *op, const qb_tensor *b, int32_t oc, const conv_params *p, qb_conv_int8 *a) {
   const int32_t *prepared = (const int32_t *)(const void *)(it->arena + op->prepared);
-  if (qb_prepared_bytes(it, op) != (uint32_t)oc * 4u * QB_PREPARED_WORDS || qb_scratch_bytes(it, op) > it->scratch_bytes)
+  if (qb_prepared_bytes(it, op) != (uint32_t)oc * QB_PREPARED_BYTES_PER_CHANNEL || qb_scratch_bytes(it, op) > it->scratch_bytes)
     return qb_kernel_error(it, op, QB_ERR_KERNEL, "prepared data does not match the channel count");
   a->bias = b ? (const int32_t *)qb_tensor_data(it, b) : 0;
   a->bias_eff = prepared;
   a->mult = prepared + oc;
-  a->shift = prepared + 2 * oc;
+  a->shift = (const int8_t *)(prepared + 2 * oc);
   a->oc = oc;
   a->depth_multiplier = p->depth_multiplier;
   a->stride_w = p->stride_w;
@@ -229,13 +229,13 @@ qb_status qb_k_fully_connected(qb_interpreter *it, const qb_op *op) {
     {
       qb_fc_int8 a;
       const int32_t *prepared = (const int32_t *)(const void *)(it->arena + op->prepared);
-      if (qb_prepared_bytes(it, op) != (uint32_t)units * 4u * QB_PREPARED_WORDS || qb_scratch_bytes(it, op) > it->scratch_bytes)
+      if (qb_prepared_bytes(it, op) != (uint32_t)units * QB_PREPARED_BYTES_PER_CHANNEL || qb_scratch_bytes(it, op) > it->scratch_bytes)
         return qb_kernel_error(it, op, QB_ERR_KERNEL, "prepared data does not match the unit count");
       a.x = x; a.w = w; a.y = y;
       a.bias = b ? (const int32_t *)qb_tensor_data(it, b) : 0;
       a.batches = batches; a.units = units; a.depth = depth;
       a.in_offset = in_offset; a.w_offset = w_offset; a.out_zp = out->zero_point; a.lo = lo; a.hi = hi;
-      a.mult = prepared + units; a.shift = prepared + 2 * units; a.scratch = it->arena + it->scratch_offset;
+      a.mult = prepared + units; a.shift = (const int8_t *)(prepared + 2 * units); a.scratch = it->arena + it->scratch_offset;
       if (!use_fast(it) || !qb_fc_int8_fast(&a)) qb_fc_int8_ref(&a);
     }
     return QB_OK;

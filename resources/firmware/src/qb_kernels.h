@@ -36,7 +36,8 @@ typedef struct {
   int32_t n, ih, iw, ic, fh, fw, oh, ow, oc, depth_multiplier;
   int32_t stride_w, stride_h, dil_w, dil_h, pad_w, pad_h;
   int32_t in_offset, out_zp, lo, hi;
-  const int32_t *mult, *shift;
+  const int32_t *mult;
+  const int8_t *shift;
   void *scratch;
 } qb_conv_int8;
 
@@ -45,17 +46,18 @@ typedef struct {
   const int32_t *bias;
   int8_t *y;
   int32_t batches, units, depth, in_offset, w_offset, out_zp, lo, hi;
-  const int32_t *mult, *shift;
+  const int32_t *mult;
+  const int8_t *shift;
   void *scratch;
 } qb_fc_int8;
 
-/* Prepared data per output channel: folded bias, multiplier, shift. */
-#define QB_PREPARED_WORDS 3u
+/* Prepared data per output channel: folded bias and multiplier (int32), shift (int8). */
+#define QB_PREPARED_BYTES_PER_CHANNEL 9u
 
 /* Scratch bytes the fast kernels need for these shapes (0 when they decline them). */
-uint32_t qb_conv_int8_scratch(int32_t fh, int32_t fw, int32_t ic);
+uint32_t qb_conv_int8_scratch(int32_t fh, int32_t fw, int32_t ic, int32_t oc);
 uint32_t qb_dwconv_int8_scratch(int32_t ic);
-uint32_t qb_fc_int8_scratch(int32_t depth);
+uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units);
 /* bias + in_offset * (sum of the channel's filter taps), wrapping: the depthwise fast kernel
  * reads out-of-image taps as the input zero point, so every window sums all taps. */
 void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out);

@@ -25,21 +25,22 @@ static int32_t int8_channels(const qb_interpreter *it, const qb_op *op) {
 }
 
 uint32_t qb_prepared_bytes(const qb_interpreter *it, const qb_op *op) {
-  return (uint32_t)int8_channels(it, op) * 4u * QB_PREPARED_WORDS;
+  return (uint32_t)int8_channels(it, op) * QB_PREPARED_BYTES_PER_CHANNEL;
 }
 
 uint32_t qb_scratch_bytes(const qb_interpreter *it, const qb_op *op) {
   const qb_tensor *f;
   if (!int8_channels(it, op)) return 0;
   f = &it->tensors[op->in[1]];
-  if (op->code == QB_OP_CONV_2D) return qb_conv_int8_scratch(f->dims[1], f->dims[2], f->dims[3]);
-  if (op->code == QB_OP_FULLY_CONNECTED) return qb_fc_int8_scratch(f->dims[1]);
+  if (op->code == QB_OP_CONV_2D) return qb_conv_int8_scratch(f->dims[1], f->dims[2], f->dims[3], f->dims[0]);
+  if (op->code == QB_OP_FULLY_CONNECTED) return qb_fc_int8_scratch(f->dims[1], f->dims[0]);
   return qb_dwconv_int8_scratch(it->tensors[op->in[0]].dims[3]);
 }
 
 static void prepare_op(qb_interpreter *it, const qb_op *op, int32_t channels) {
   const qb_tensor *in = &it->tensors[op->in[0]], *f = &it->tensors[op->in[1]], *out = &it->tensors[op->out[0]];
-  int32_t *bias_eff = (int32_t *)(void *)(it->arena + op->prepared), *mult = bias_eff + channels, *shift = mult + channels;
+  int32_t *bias_eff = (int32_t *)(void *)(it->arena + op->prepared), *mult = bias_eff + channels;
+  int8_t *shift = (int8_t *)(mult + channels);
   const int32_t *bias = 0;
   int32_t c;
   if (op->n_in >= 3 && op->in[2] >= 0) {
@@ -50,7 +51,7 @@ static void prepare_op(qb_interpreter *it, const qb_op *op, int32_t channels) {
   for (c = 0; c < channels; c++) {
     int s;
     qb_quantize_multiplier((double)in->scale * (double)qb_tensor_channel_scale(it, f, c) / (double)out->scale, &mult[c], &s);
-    shift[c] = s;
+    shift[c] = (int8_t)s; /* qb_quantize_multiplier keeps it in [-31, 30] */
     bias_eff[c] = bias ? bias[c] : 0;
   }
   if (op->code == QB_OP_DEPTHWISE_CONV_2D && (uint64_t)f->dims[1] * (uint64_t)f->dims[2] * (uint64_t)channels == f->elements && f->is_const)

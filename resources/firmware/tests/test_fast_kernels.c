@@ -20,7 +20,8 @@ static int32_t rnd(int32_t lo, int32_t hi) {
 #define MAX_W (40 * 5 * 5 * 12)
 #define MAX_Y (2 * 14 * 14 * 40)
 static int8_t x[MAX_X], x2[MAX_X], w[MAX_W], y_ref[MAX_Y], y_fast[MAX_Y];
-static int32_t bias[64], bias_eff[64], mult[64], shift[64];
+static int32_t bias[64], bias_eff[64], mult[64];
+static int8_t shift[64];
 static int32_t scratch[4096];
 
 static void fill(int8_t *p, int32_t n) {
@@ -47,7 +48,7 @@ static void random_requant(int32_t channels) {
     int32_t kind = rnd(0, 9);
     bias[c] = rnd(-30000, 30000);
     mult[c] = kind == 0 ? 0 : kind == 1 ? rnd(1, 1 << 30) : rnd(1 << 30, 0x7FFFFFFF);
-    shift[c] = kind == 2 ? rnd(-31, 30) : rnd(-12, 1);
+    shift[c] = (int8_t)(kind == 2 ? rnd(-31, 30) : rnd(-12, 1));
   }
 }
 
@@ -90,7 +91,7 @@ static int conv_case(int depthwise) {
   a.mult = mult;
   a.shift = shift;
   a.scratch = scratch;
-  need = depthwise ? qb_dwconv_int8_scratch(a.ic) : qb_conv_int8_scratch(a.fh, a.fw, a.ic);
+  need = depthwise ? qb_dwconv_int8_scratch(a.ic) : qb_conv_int8_scratch(a.fh, a.fw, a.ic, a.oc);
   QB_CHECK(need > 0 && need <= sizeof scratch);
   if (depthwise) qb_dwconv_int8_fold_bias(w, a.bias, a.fh * a.fw, a.oc, a.in_offset, bias_eff);
   a.bias_eff = bias_eff;
@@ -127,7 +128,7 @@ static void fc_case(void) {
   a.mult = mult;
   a.shift = shift;
   a.scratch = scratch;
-  QB_CHECK(qb_fc_int8_scratch(a.depth) <= sizeof scratch);
+  QB_CHECK(qb_fc_int8_scratch(a.depth, a.units) <= sizeof scratch);
   a.y = y_ref;
   qb_fc_int8_ref(&a);
   a.y = y_fast;
