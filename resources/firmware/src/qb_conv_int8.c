@@ -193,25 +193,33 @@ static void dot_2x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_
   const int16_t *xa, *xb;
 #if QB_DSP
   int32_t n = k >> 2;
-  while (n--) {
-    uint32_t w = load32(wa);
-    int16x2_t w02 = __sxtb16((int8x4_t)w), w13 = sxtb16_ror8(w);
-    int16x2_t xa02 = (int16x2_t)load32(x), xa13 = (int16x2_t)load32(x + 2);
-    int16x2_t xb02 = (int16x2_t)load32(x + 4), xb13 = (int16x2_t)load32(x + 6);
-    aa = __smlad(xa02, w02, aa);
-    aa = __smlad(xa13, w13, aa);
-    ba = __smlad(xb02, w02, ba);
-    ba = __smlad(xb13, w13, ba);
-    w = load32(wb);
-    w02 = __sxtb16((int8x4_t)w);
-    w13 = sxtb16_ror8(w);
-    ab = __smlad(xa02, w02, ab);
-    ab = __smlad(xa13, w13, ab);
-    bb = __smlad(xb02, w02, bb);
-    bb = __smlad(xb13, w13, bb);
-    wa += 4;
-    wb += 4;
-    x += 8;
+  if (n > 0) {
+    /* Sixteen MACs in 18 instructions; gcc's own schedule of the same loop spills. */
+    uint32_t xa02, xa13, xb02, xb13, w, t;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[xa02], %[xa13], [%[x]], #8\n\t"
+        "ldr %[w], [%[wa]], #4\n\t"
+        "sxtb16 %[t], %[w]\n\t"
+        "sxtb16 %[w], %[w], ror #8\n\t"
+        "smlad %[aa], %[xa02], %[t], %[aa]\n\t"
+        "smlad %[aa], %[xa13], %[w], %[aa]\n\t"
+        "ldrd %[xb02], %[xb13], [%[x]], #8\n\t"
+        "smlad %[ba], %[xb02], %[t], %[ba]\n\t"
+        "smlad %[ba], %[xb13], %[w], %[ba]\n\t"
+        "ldr %[w], [%[wb]], #4\n\t"
+        "sxtb16 %[t], %[w]\n\t"
+        "sxtb16 %[w], %[w], ror #8\n\t"
+        "smlad %[ab], %[xa02], %[t], %[ab]\n\t"
+        "smlad %[ab], %[xa13], %[w], %[ab]\n\t"
+        "smlad %[bb], %[xb02], %[t], %[bb]\n\t"
+        "smlad %[bb], %[xb13], %[w], %[bb]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [x] "+r"(x), [wa] "+r"(wa), [wb] "+r"(wb), [n] "+r"(n), [aa] "+r"(aa), [ab] "+r"(ab), [ba] "+r"(ba), [bb] "+r"(bb),
+          [xa02] "=&r"(xa02), [xa13] "=&r"(xa13), [xb02] "=&r"(xb02), [xb13] "=&r"(xb13), [w] "=&r"(w), [t] "=&r"(t)
+        :
+        : "cc", "memory");
   }
   xa = x;
   xb = x + 4;
@@ -284,13 +292,43 @@ static void dot_1x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_
   acc[1] = ab;
 }
 
-static void requantize_row(const int32_t *acc, const int32_t *bias, const int32_t *mult, const int8_t *shift, int32_t n, int32_t zp,
-                           int32_t lo, int32_t hi, int8_t *y) {
+/* Per-channel constants of rq(), computed once per channel for every pixel that uses them. */
+typedef struct {
+  int32_t mult, left, right, mask, half;
+} rq_channel;
+
+static inline rq_channel rq_setup(int32_t mult, int32_t shift) {
+  rq_channel c;
+  c.mult = mult;
+  c.left = shift > 0 ? shift : 0;
+  c.right = shift > 0 ? 0 : -shift;
+  c.mask = (int32_t)((1u << c.right) - 1u);
+  c.half = c.mask >> 1;
+  return c;
+}
+
+/* rq() with its channel constants hoisted; lo and hi are already minus the zero point. */
+static inline int8_t rq_fast(int32_t acc, const rq_channel *c, int32_t zp, int32_t lo, int32_t hi) {
+  int32_t x = (int32_t)((uint32_t)acc << c->left);
+  int32_t r = (int32_t)(((int64_t)x * c->mult + (1 << 30)) >> 31);
+  int32_t q = (r >> c->right) + ((r & c->mask) > c->half - (r >> 31));
+  q = q < lo ? lo : q;
+  q = q > hi ? hi : q;
+  return (int8_t)(q + zp);
+}
+
+/* y0[o] (and y1[o] when acc1 is set) from the accumulators of every channel. */
+static void requantize_rows(const int32_t *acc0, const int32_t *acc1, const int32_t *bias, const int32_t *mult, const int8_t *shift,
+                            int32_t n, int32_t zp, int32_t lo, int32_t hi, int8_t *y0, int8_t *y1) {
   int32_t o;
-  if (bias)
-    for (o = 0; o < n; o++) y[o] = rq(WRAP_ADD(acc[o], bias[o]), mult[o], shift[o], zp, lo, hi);
-  else
-    for (o = 0; o < n; o++) y[o] = rq(acc[o], mult[o], shift[o], zp, lo, hi);
+  lo -= zp;
+  hi -= zp;
+  for (o = 0; o < n; o++) {
+    rq_channel c = rq_setup(mult[o], shift[o]);
+    int32_t b = bias ? bias[o] : 0;
+    y0[o] = rq_fast(WRAP_ADD(acc0[o], b), &c, zp, lo, hi);
+    if (acc1) y1[o] = rq_fast(WRAP_ADD(acc1[o], b), &c, zp, lo, hi);
+  }
 }
 
 /*
@@ -314,8 +352,7 @@ static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, 
     acc[o] = d[0];
     acc[o2] = d[1];
   }
-  requantize_row(acc, bias, mult, shift, oc, zp, lo, hi, y);
-  if (rows == 2) requantize_row(acc + oc, bias, mult, shift, oc, zp, lo, hi, y + y_stride);
+  requantize_rows(acc, rows == 2 ? acc + oc : 0, bias, mult, shift, oc, zp, lo, hi, y, y + y_stride);
 }
 
 /* ---- CONV_2D ----------------------------------------------------------------------- */
