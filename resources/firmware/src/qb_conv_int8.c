@@ -522,28 +522,31 @@ void qb_add_int8_ref(const qb_add_int8 *a) {
   }
 }
 
-/* The operands' rescale (x << 20, multiplier < 2^31, shift <= 0 for int8 scales) stays
- * well inside +-2^30, so qb_mbqm's clamp never acts on it and rq's formula applies; the
- * last requantization is rq itself. */
-static inline int32_t scale_operand(int32_t v, int32_t mult, int32_t shift) {
-  int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-  int32_t x = (int32_t)((uint32_t)v << (20 + left));
-  int32_t r = (int32_t)(((int64_t)x * mult + (1 << 30)) >> 31);
-  int32_t mask = (int32_t)((1u << right) - 1u);
-  return (r >> right) + ((r & mask) > (mask >> 1) + (r < 0));
+/* The operands' rescale (x << 20, multiplier < 2^31, shift <= 2) stays well inside
+ * +-2^30, so qb_mbqm's clamp never acts on it and rq's rounding applies; the last
+ * requantization is rq itself. */
+static inline int32_t scale_operand(int32_t v, const rq_channel *c) {
+  int32_t x = (int32_t)((uint32_t)v << (20 + c->left));
+  int32_t r = (int32_t)(((int64_t)x * c->mult + (1 << 30)) >> 31);
+  return (r >> c->right) + ((r & c->mask) > c->half - (r >> 31));
 }
 
 void qb_add_int8_fast(const qb_add_int8 *a) {
-  int32_t i;
+  rq_channel c1, c2, co;
+  int32_t i, zp = a->out_zp, lo = a->lo - a->out_zp, hi = a->hi - a->out_zp, ao = a->a_offset, bo = a->b_offset;
+  const int8_t *x = a->a, *z = a->b;
+  int8_t *y = a->y;
   /* The fast formula needs |operand << 20 << left| < 2^31 and mult >= 0; otherwise the
    * reference (same bytes by definition) runs. */
   if (a->s1 > 2 || a->s2 > 2 || a->m1 < 0 || a->m2 < 0 || a->mo < 0) {
     qb_add_int8_ref(a);
     return;
   }
-  for (i = 0; i < a->n; i++) {
-    int32_t sa = scale_operand(a->a[i] + a->a_offset, a->m1, a->s1);
-    int32_t sb = scale_operand(a->b[i] + a->b_offset, a->m2, a->s2);
-    a->y[i] = rq(a->sub ? sa - sb : sa + sb, a->mo, a->so, a->out_zp, a->lo, a->hi);
-  }
+  c1 = rq_setup(a->m1, a->s1);
+  c2 = rq_setup(a->m2, a->s2);
+  co = rq_setup(a->mo, a->so);
+  if (a->sub)
+    for (i = 0; i < a->n; i++) y[i] = rq_fast(scale_operand(x[i] + ao, &c1) - scale_operand(z[i] + bo, &c2), &co, zp, lo, hi);
+  else
+    for (i = 0; i < a->n; i++) y[i] = rq_fast(scale_operand(x[i] + ao, &c1) + scale_operand(z[i] + bo, &c2), &co, zp, lo, hi);
 }
