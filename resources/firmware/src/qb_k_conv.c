@@ -32,6 +32,27 @@ static qb_status read_conv(qb_interpreter *it, const qb_op *op, int depthwise, c
   return QB_OK;
 }
 
+/* The taps of output pixel (oy, ox) that fall inside the image: ky in [ky0, ky1) and kx in
+ * [kx0, kx1), in the order the loops visit them, so float sums keep their order. */
+typedef struct {
+  int32_t y0, x0, ky0, ky1, kx0, kx1;
+} window;
+
+static void taps_inside(int32_t start, int32_t dil, int32_t size, int32_t in, int32_t *k0, int32_t *k1) {
+  int32_t end = start >= in ? 0 : (in - start + dil - 1) / dil;
+  *k0 = start >= 0 ? 0 : (-start + dil - 1) / dil;
+  *k1 = end < size ? end : size;
+}
+
+static window window_at(const conv_params *p, int32_t oy, int32_t ox, int32_t ih, int32_t iw, int32_t fh, int32_t fw) {
+  window w;
+  w.y0 = oy * p->stride_h - p->pad_h;
+  w.x0 = ox * p->stride_w - p->pad_w;
+  taps_inside(w.y0, p->dil_h, fh, ih, &w.ky0, &w.ky1);
+  taps_inside(w.x0, p->dil_w, fw, iw, &w.kx0, &w.kx1);
+  return w;
+}
+
 /* QB_REFERENCE_KERNELS builds run only the reference loops (for comparisons). */
 static int use_fast(const qb_interpreter *it) {
   (void)it;
@@ -117,14 +138,12 @@ qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op) {
         for (ox = 0; ox < ow; ox++)
           for (o = 0; o < oc; o++) {
             float acc = 0.0f;
-            int32_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
-            for (ky = 0; ky < fh; ky++) {
-              int32_t yy = y0 + p.dil_h * ky;
-              if (yy < 0 || yy >= ih) continue;
-              for (kx = 0; kx < fw; kx++) {
-                int32_t xx = x0 + p.dil_w * kx;
+            window win = window_at(&p, oy, ox, ih, iw, fh, fw);
+            for (ky = win.ky0; ky < win.ky1; ky++) {
+              int32_t yy = win.y0 + p.dil_h * ky;
+              for (kx = win.kx0; kx < win.kx1; kx++) {
+                int32_t xx = win.x0 + p.dil_w * kx;
                 const float *xp, *wp;
-                if (xx < 0 || xx >= iw) continue;
                 xp = x + ((batch * ih + yy) * iw + xx) * ic;
                 wp = w + ((o * fh + ky) * fw + kx) * ic;
                 for (c = 0; c < ic; c++) acc += xp[c] * wp[c];
@@ -183,14 +202,13 @@ qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op) {
         for (ox = 0; ox < ow; ox++)
           for (c = 0; c < ic; c++)
             for (m = 0; m < p.depth_multiplier; m++) {
-              int32_t o = c * p.depth_multiplier + m, y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
+              int32_t o = c * p.depth_multiplier + m;
               float acc = 0.0f;
-              for (ky = 0; ky < fh; ky++) {
-                int32_t yy = y0 + p.dil_h * ky;
-                if (yy < 0 || yy >= ih) continue;
-                for (kx = 0; kx < fw; kx++) {
-                  int32_t xx = x0 + p.dil_w * kx;
-                  if (xx < 0 || xx >= iw) continue;
+              window win = window_at(&p, oy, ox, ih, iw, fh, fw);
+              for (ky = win.ky0; ky < win.ky1; ky++) {
+                int32_t yy = win.y0 + p.dil_h * ky;
+                for (kx = win.kx0; kx < win.kx1; kx++) {
+                  int32_t xx = win.x0 + p.dil_w * kx;
                   acc += x[((batch * ih + yy) * iw + xx) * ic + c] * w[(ky * fw + kx) * oc + o];
                 }
               }
