@@ -1,23 +1,64 @@
 /*
- * int8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED arithmetic: the reference loops of
- * TFLite's reference_integer_ops (ConvPerChannel, DepthwiseConvPerChannel, FullyConnected)
- * and faster variants that produce the same bytes.
+ * int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and same-shape ADD/SUB arithmetic: the
+ * reference loops of TFLite's reference_integer_ops (ConvPerChannel,
+ * DepthwiseConvPerChannel, FullyConnected, AddElementwise) and faster variants that
+ * produce the same bytes.
  *
  * Why the fast variants are exact: the reference accumulates sum((x + in_offset) * w) in
- * int32 that wraps on overflow. The fast ones accumulate sum(x * w) and add
- * in_offset * sum(w) over the same taps; in wrapping (mod 2^32) arithmetic the two are the
- * same number, and everything after the accumulator is shared. tests/test_fast_kernels.c
- * checks it on random shapes, paddings, strides and zero points.
+ * int32 that wraps on overflow; everything after the accumulator is shared.
+ * - CONV_2D and FULLY_CONNECTED gather each output pixel's window into a row of int16
+ *   (x + in_offset, at most 9 bits), with 0 for taps outside the image, and take dot
+ *   products of two rows against two filters at a time: the same sum, the same taps.
+ * - DEPTHWISE_CONV_2D accumulates sum(x * w) and adds in_offset * sum(w) (folded into the
+ *   bias once, at prepare time); taps outside the image read the input zero point, whose
+ *   x * w cancels that tap's share of the fold. In wrapping (mod 2^32) arithmetic both are
+ *   the reference's number.
+ * - The requantization is qb_mbqm's two roundings written without branches (see rq()).
+ * tests/test_fast_kernels.c checks every variant on random shapes, paddings, strides,
+ * dilations, zero points and multipliers.
+ *
+ * Three builds of the inner loops: portable C; Cortex-M4 DSP (__ARM_FEATURE_DSP: SXTB16
+ * widens four int8 weights into two int16 pairs, SMLAD does two MACs); wasm SIMD128
+ * (__wasm_simd128__: i32x4.dot_i16x8_s does eight).
  */
 #include "qb_kernels.h"
+
+#if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
+#define QB_DSP 1
+#include <arm_acle.h>
+#elif defined(__wasm_simd128__)
+#define QB_WASM_SIMD 1
+#include <wasm_simd128.h>
+/* the four lanes' wrapping sum */
+#define HSUM(v) ((int32_t)((uint32_t)wasm_i32x4_extract_lane(v, 0) + (uint32_t)wasm_i32x4_extract_lane(v, 1) + \
+                           (uint32_t)wasm_i32x4_extract_lane(v, 2) + (uint32_t)wasm_i32x4_extract_lane(v, 3)))
+#endif
 
 #define WRAP_ADD(a, b) ((int32_t)((uint32_t)(a) + (uint32_t)(b)))
 #define WRAP_MUL(a, b) ((int32_t)((uint32_t)(a) * (uint32_t)(b)))
 
-static int8_t requantize(const qb_conv_int8 *a, int32_t acc, int32_t o) {
-  if (a->bias) acc = WRAP_ADD(acc, a->bias[o]);
-  acc = qb_mbqm(acc, a->mult[o], (int)a->shift[o]) + a->out_zp;
-  return (int8_t)qb_clamp(acc, a->lo, a->hi);
+/* One requantization of the reference kernels: bias, qb_mbqm, zero point, clamp. */
+static int8_t requantize(int32_t acc, const int32_t *bias, int32_t mult, int32_t shift, int32_t zp, int32_t lo, int32_t hi) {
+  if (bias) acc = WRAP_ADD(acc, *bias);
+  acc = qb_mbqm(acc, mult, (int)shift) + zp;
+  return (int8_t)qb_clamp(acc, lo, hi);
+}
+
+/*
+ * qb_mbqm(acc, mult, shift) + zp clamped to [lo, hi], for mult >= 0 (every multiplier
+ * qb_quantize_multiplier makes). SaturatingRoundingDoublingHighMul only saturates for
+ * mult == INT32_MIN, and its nudge-then-truncate equals floor((x * m + 2^30) / 2^31);
+ * RoundingDivideByPOT becomes a compare against a sign-dependent threshold; clamping to
+ * [lo - zp, hi - zp] before adding zp equals qb_mbqm's +-2^30 clamp followed by [lo, hi].
+ */
+static inline int8_t rq(int32_t acc, int32_t mult, int32_t shift, int32_t zp, int32_t lo, int32_t hi) {
+  int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+  int32_t x = (int32_t)((uint32_t)acc << left);
+  int32_t r = (int32_t)(((int64_t)x * mult + (1 << 30)) >> 31);
+  int32_t mask = (int32_t)((1u << right) - 1u);
+  r = (r >> right) + ((r & mask) > (mask >> 1) + (r < 0));
+  r = r < lo - zp ? lo - zp : (r > hi - zp ? hi - zp : r);
+  return (int8_t)(r + zp);
 }
 
 void qb_conv_int8_ref(const qb_conv_int8 *a) {
@@ -39,59 +80,9 @@ void qb_conv_int8_ref(const qb_conv_int8 *a) {
               for (c = 0; c < a->ic; c++) acc = WRAP_ADD(acc, (xp[c] + a->in_offset) * wp[c]);
             }
           }
-          a->y[((b * a->oh + oy) * a->ow + ox) * a->oc + o] = requantize(a, acc, o);
+          a->y[((b * a->oh + oy) * a->ow + ox) * a->oc + o] =
+              requantize(acc, a->bias ? a->bias + o : 0, a->mult[o], a->shift[o], a->out_zp, a->lo, a->hi);
         }
-}
-
-/* sum(x[i] * w[i]) for n contiguous int8 pairs, wrapping; four independent sums. */
-static int32_t dot(const int8_t *x, const int8_t *w, int32_t n) {
-  uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int32_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += (uint32_t)(x[i] * w[i]);
-    s1 += (uint32_t)(x[i + 1] * w[i + 1]);
-    s2 += (uint32_t)(x[i + 2] * w[i + 2]);
-    s3 += (uint32_t)(x[i + 3] * w[i + 3]);
-  }
-  for (; i < n; i++) s0 += (uint32_t)(x[i] * w[i]);
-  return (int32_t)(s0 + s1 + s2 + s3);
-}
-
-static int32_t sum(const int8_t *w, int32_t n) {
-  uint32_t s = 0;
-  int32_t i;
-  for (i = 0; i < n; i++) s += (uint32_t)(int32_t)w[i];
-  return (int32_t)s;
-}
-
-/* Output-pixel major: each (ky) row of the window is one contiguous run of input and
- * filter bytes, so the inner loop is a plain dot product. */
-int qb_conv_int8_fast(const qb_conv_int8 *a) {
-  int32_t *wsum = a->scratch, b, oy, ox, o, ky;
-  const int32_t row = a->fw * a->ic;
-  if (a->dil_w != 1 || a->dil_h != 1) return 0;
-  for (o = 0; o < a->oc; o++) wsum[o] = sum(a->w + o * a->fh * row, a->fh * row);
-  for (b = 0; b < a->n; b++)
-    for (oy = 0; oy < a->oh; oy++)
-      for (ox = 0; ox < a->ow; ox++) {
-        int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
-        int32_t ky0 = y0 < 0 ? -y0 : 0, ky1 = a->ih - y0 < a->fh ? a->ih - y0 : a->fh;
-        int32_t kx0 = x0 < 0 ? -x0 : 0, kx1 = a->iw - x0 < a->fw ? a->iw - x0 : a->fw;
-        int full = ky0 == 0 && ky1 == a->fh && kx0 == 0 && kx1 == a->fw;
-        int32_t run = (kx1 - kx0) * a->ic;
-        int8_t *yp = a->y + ((b * a->oh + oy) * a->ow + ox) * a->oc;
-        for (o = 0; o < a->oc; o++) {
-          int32_t acc = 0, ws = full ? wsum[o] : 0;
-          for (ky = ky0; ky < ky1; ky++) {
-            const int8_t *xp = a->x + ((b * a->ih + y0 + ky) * a->iw + x0 + kx0) * a->ic;
-            const int8_t *wp = a->w + ((o * a->fh + ky) * a->fw + kx0) * a->ic;
-            acc = WRAP_ADD(acc, dot(xp, wp, run));
-            if (!full) ws = WRAP_ADD(ws, sum(wp, run));
-          }
-          yp[o] = requantize(a, WRAP_ADD(acc, WRAP_MUL(a->in_offset, ws)), o);
-        }
-      }
-  return 1;
 }
 
 void qb_dwconv_int8_ref(const qb_conv_int8 *a) {
@@ -112,46 +103,10 @@ void qb_dwconv_int8_ref(const qb_conv_int8 *a) {
                 acc = WRAP_ADD(acc, (a->x[((b * a->ih + yy) * a->iw + xx) * a->ic + c] + a->in_offset) * a->w[(ky * a->fw + kx) * a->oc + o]);
               }
             }
-            a->y[((b * a->oh + oy) * a->ow + ox) * a->oc + o] = requantize(a, acc, o);
+            a->y[((b * a->oh + oy) * a->ow + ox) * a->oc + o] =
+                requantize(acc, a->bias ? a->bias + o : 0, a->mult[o], a->shift[o], a->out_zp, a->lo, a->hi);
           }
     }
-}
-
-/* Channels innermost: every tap is a contiguous run over channels in both input and
- * filter. Uses three scratch words per channel: accumulator, tap weight sum, full sum. */
-int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
-  int32_t *acc = a->scratch, *ws = a->scratch + a->oc, *full_sum = a->scratch + 2 * a->oc;
-  int32_t b, oy, ox, ky, kx, c;
-  if (a->dil_w != 1 || a->dil_h != 1 || a->depth_multiplier != 1) return 0;
-  for (c = 0; c < a->oc; c++) full_sum[c] = 0;
-  for (ky = 0; ky < a->fh * a->fw; ky++)
-    for (c = 0; c < a->oc; c++) full_sum[c] = WRAP_ADD(full_sum[c], a->w[ky * a->oc + c]);
-  for (b = 0; b < a->n; b++)
-    for (oy = 0; oy < a->oh; oy++)
-      for (ox = 0; ox < a->ow; ox++) {
-        int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
-        int32_t ky0 = y0 < 0 ? -y0 : 0, ky1 = a->ih - y0 < a->fh ? a->ih - y0 : a->fh;
-        int32_t kx0 = x0 < 0 ? -x0 : 0, kx1 = a->iw - x0 < a->fw ? a->iw - x0 : a->fw;
-        int full = ky0 == 0 && ky1 == a->fh && kx0 == 0 && kx1 == a->fw;
-        int8_t *yp = a->y + ((b * a->oh + oy) * a->ow + ox) * a->oc;
-        for (c = 0; c < a->oc; c++) acc[c] = ws[c] = 0;
-        for (ky = ky0; ky < ky1; ky++)
-          for (kx = kx0; kx < kx1; kx++) {
-            const int8_t *xp = a->x + ((b * a->ih + y0 + ky) * a->iw + x0 + kx) * a->ic;
-            const int8_t *wp = a->w + (ky * a->fw + kx) * a->oc;
-            for (c = 0; c < a->oc; c++) acc[c] = WRAP_ADD(acc[c], xp[c] * wp[c]);
-            if (!full)
-              for (c = 0; c < a->oc; c++) ws[c] = WRAP_ADD(ws[c], wp[c]);
-          }
-        for (c = 0; c < a->oc; c++) yp[c] = requantize(a, WRAP_ADD(acc[c], WRAP_MUL(a->in_offset, full ? full_sum[c] : ws[c])), c);
-      }
-  return 1;
-}
-
-static int8_t requantize_fc(const qb_fc_int8 *a, int32_t acc, int32_t u) {
-  if (a->bias) acc = WRAP_ADD(acc, a->bias[u]);
-  acc = qb_mbqm(acc, a->mult[u], (int)a->shift[u]) + a->out_zp;
-  return (int8_t)qb_clamp(acc, a->lo, a->hi);
 }
 
 void qb_fc_int8_ref(const qb_fc_int8 *a) {
@@ -161,18 +116,437 @@ void qb_fc_int8_ref(const qb_fc_int8 *a) {
       int32_t acc = 0;
       const int8_t *xp = a->x + b * a->depth, *wp = a->w + u * a->depth;
       for (d = 0; d < a->depth; d++) acc = WRAP_ADD(acc, (wp[d] + a->w_offset) * (xp[d] + a->in_offset));
-      a->y[b * a->units + u] = requantize_fc(a, acc, u);
+      a->y[b * a->units + u] = requantize(acc, a->bias ? a->bias + u : 0, a->mult[u], a->shift[u], a->out_zp, a->lo, a->hi);
     }
 }
 
-int qb_fc_int8_fast(const qb_fc_int8 *a) {
-  int32_t u, b;
-  if (a->w_offset != 0) return 0;
-  for (b = 0; b < a->batches; b++)
-    for (u = 0; u < a->units; u++) {
-      const int8_t *wp = a->w + u * a->depth;
-      if (b == 0) a->scratch[u] = sum(wp, a->depth);
-      a->y[b * a->units + u] = requantize_fc(a, WRAP_ADD(dot(a->x + b * a->depth, wp, a->depth), WRAP_MUL(a->in_offset, a->scratch[u])), u);
+/* ---- rows of int16 and their dot products with int8 filters ------------------------ */
+
+/*
+ * A "row block" holds one or two rows of k taps, x + in_offset as int16 (0 for taps
+ * outside the image). Portable and SIMD builds: row r at r * row_len(k), natural order.
+ * DSP build: the rows are interleaved by groups of four taps, each group stored as
+ * t0,t2,t1,t3 (the order SXTB16 and SXTB16-ROR-8 give four filter bytes in), so the dot
+ * product streams one pointer with no repacking; the k % 4 tail taps follow, four slots
+ * per row, in natural order.
+ */
+static int32_t row_len(int32_t k) { return (k + 7) & ~7; }
+
+#if QB_DSP
+static inline uint32_t load32(const void *p) {
+  uint32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+/* gcc does not fold a rotate into SXTB16's operand by itself */
+static inline int16x2_t sxtb16_ror8(uint32_t v) {
+  int16x2_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+#endif
+
+/* Where tap j of row r lives in a block of `rows` rows. */
+static inline int32_t slot(int32_t j, int32_t k, int rows, int r) {
+#if QB_DSP
+  int32_t k4 = k & ~3;
+  if (j < k4) return (j >> 2) * 4 * rows + 4 * r + ((j & 1) << 1) + ((j >> 1) & 1);
+  return k4 * rows + 4 * r + (j - k4);
+#else
+  (void)rows;
+  return r * row_len(k) + j;
+#endif
+}
+
+/* Taps j .. j+n-1 of row r: src[i] + offset, or 0 when src is NULL (outside the image). */
+static void put(int16_t *block, int rows, int r, int32_t k, int32_t j, const int8_t *src, int32_t n, int32_t offset) {
+  int32_t i = 0;
+#if QB_DSP
+  if ((j & 3) == 0) {
+    uint32_t off2 = ((uint32_t)offset & 0xFFFFu) * 0x10001u, even = 0, odd = 0;
+    int16_t *o = block + slot(j, k, rows, r);
+    for (; i + 4 <= n && j + i + 4 <= (k & ~3); i += 4, o += 4 * rows) {
+      if (src) {
+        uint32_t v = load32(src + i);
+        even = (uint32_t)__sadd16(__sxtb16((int8x4_t)v), (int16x2_t)off2);
+        odd = (uint32_t)__sadd16(sxtb16_ror8(v), (int16x2_t)off2);
+      }
+      __builtin_memcpy(o, &even, 4);
+      __builtin_memcpy(o + 2, &odd, 4);
+    }
+  }
+#else
+  {
+    int16_t *o = block + slot(j, k, rows, r);
+    if (src)
+      for (; i < n; i++) o[i] = (int16_t)(src[i] + offset);
+    else
+      for (; i < n; i++) o[i] = 0;
+  }
+#endif
+  for (; i < n; i++) block[slot(j + i, k, rows, r)] = src ? (int16_t)(src[i] + offset) : 0;
+}
+
+/* acc[0..3] = (xa.wa, xa.wb, xb.wa, xb.wb) over k taps of a two-row block, wrapping. */
+static void dot_2x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *acc) {
+  int32_t i = 0, aa = 0, ab = 0, ba = 0, bb = 0;
+  const int16_t *xa, *xb;
+#if QB_DSP
+  int32_t n = k >> 2;
+  if (n > 0) {
+    /* Sixteen MACs in 18 instructions; gcc's own schedule of the same loop spills. */
+    uint32_t xa02, xa13, xb02, xb13, w, t;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[xa02], %[xa13], [%[x]], #8\n\t"
+        "ldr %[w], [%[wa]], #4\n\t"
+        "sxtb16 %[t], %[w]\n\t"
+        "sxtb16 %[w], %[w], ror #8\n\t"
+        "smlad %[aa], %[xa02], %[t], %[aa]\n\t"
+        "smlad %[aa], %[xa13], %[w], %[aa]\n\t"
+        "ldrd %[xb02], %[xb13], [%[x]], #8\n\t"
+        "smlad %[ba], %[xb02], %[t], %[ba]\n\t"
+        "smlad %[ba], %[xb13], %[w], %[ba]\n\t"
+        "ldr %[w], [%[wb]], #4\n\t"
+        "sxtb16 %[t], %[w]\n\t"
+        "sxtb16 %[w], %[w], ror #8\n\t"
+        "smlad %[ab], %[xa02], %[t], %[ab]\n\t"
+        "smlad %[ab], %[xa13], %[w], %[ab]\n\t"
+        "smlad %[bb], %[xb02], %[t], %[bb]\n\t"
+        "smlad %[bb], %[xb13], %[w], %[bb]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [x] "+r"(x), [wa] "+r"(wa), [wb] "+r"(wb), [n] "+r"(n), [aa] "+r"(aa), [ab] "+r"(ab), [ba] "+r"(ba), [bb] "+r"(bb),
+          [xa02] "=&r"(xa02), [xa13] "=&r"(xa13), [xb02] "=&r"(xb02), [xb13] "=&r"(xb13), [w] "=&r"(w), [t] "=&r"(t)
+        :
+        : "cc", "memory");
+  }
+  xa = x;
+  xb = x + 4;
+  k &= 3;
+#else
+  xa = x;
+  xb = x + row_len(k);
+#if QB_WASM_SIMD
+  {
+    v128_t va = wasm_i32x4_splat(0), vab = va, vba = va, vbb = va;
+    for (; i + 8 <= k; i += 8) {
+      v128_t fa = wasm_i16x8_load8x8(wa + i), fb = wasm_i16x8_load8x8(wb + i);
+      v128_t u = wasm_v128_load(xa + i), v = wasm_v128_load(xb + i);
+      va = wasm_i32x4_add(va, wasm_i32x4_dot_i16x8(u, fa));
+      vab = wasm_i32x4_add(vab, wasm_i32x4_dot_i16x8(u, fb));
+      vba = wasm_i32x4_add(vba, wasm_i32x4_dot_i16x8(v, fa));
+      vbb = wasm_i32x4_add(vbb, wasm_i32x4_dot_i16x8(v, fb));
+    }
+    aa = HSUM(va);
+    ab = HSUM(vab);
+    ba = HSUM(vba);
+    bb = HSUM(vbb);
+  }
+#endif
+#endif
+  for (; i < k; i++) {
+    aa = WRAP_ADD(aa, xa[i] * wa[i]);
+    ab = WRAP_ADD(ab, xa[i] * wb[i]);
+    ba = WRAP_ADD(ba, xb[i] * wa[i]);
+    bb = WRAP_ADD(bb, xb[i] * wb[i]);
+  }
+  acc[0] = aa;
+  acc[1] = ab;
+  acc[2] = ba;
+  acc[3] = bb;
+}
+
+/* acc[0..1] = (x.wa, x.wb) over k taps of a one-row block, wrapping. */
+static void dot_1x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *acc) {
+  int32_t i = 0, aa = 0, ab = 0;
+#if QB_DSP
+  int32_t n = k >> 2;
+  while (n--) {
+    uint32_t w = load32(wa), v = load32(wb);
+    int16x2_t x02 = (int16x2_t)load32(x), x13 = (int16x2_t)load32(x + 2);
+    aa = __smlad(x02, __sxtb16((int8x4_t)w), aa);
+    aa = __smlad(x13, sxtb16_ror8(w), aa);
+    ab = __smlad(x02, __sxtb16((int8x4_t)v), ab);
+    ab = __smlad(x13, sxtb16_ror8(v), ab);
+    wa += 4;
+    wb += 4;
+    x += 4;
+  }
+  k &= 3;
+#elif QB_WASM_SIMD
+  v128_t va = wasm_i32x4_splat(0), vb = va;
+  for (; i + 8 <= k; i += 8) {
+    v128_t u = wasm_v128_load(x + i);
+    va = wasm_i32x4_add(va, wasm_i32x4_dot_i16x8(u, wasm_i16x8_load8x8(wa + i)));
+    vb = wasm_i32x4_add(vb, wasm_i32x4_dot_i16x8(u, wasm_i16x8_load8x8(wb + i)));
+  }
+  aa = HSUM(va);
+  ab = HSUM(vb);
+#endif
+  for (; i < k; i++) {
+    aa = WRAP_ADD(aa, x[i] * wa[i]);
+    ab = WRAP_ADD(ab, x[i] * wb[i]);
+  }
+  acc[0] = aa;
+  acc[1] = ab;
+}
+
+/* Per-channel constants of rq(), computed once per channel for every pixel that uses them. */
+typedef struct {
+  int32_t mult, left, right, mask, half;
+} rq_channel;
+
+static inline rq_channel rq_setup(int32_t mult, int32_t shift) {
+  rq_channel c;
+  c.mult = mult;
+  c.left = shift > 0 ? shift : 0;
+  c.right = shift > 0 ? 0 : -shift;
+  c.mask = (int32_t)((1u << c.right) - 1u);
+  c.half = c.mask >> 1;
+  return c;
+}
+
+/* rq() with its channel constants hoisted; lo and hi are already minus the zero point. */
+static inline int8_t rq_fast(int32_t acc, const rq_channel *c, int32_t zp, int32_t lo, int32_t hi) {
+  int32_t x = (int32_t)((uint32_t)acc << c->left);
+  int32_t r = (int32_t)(((int64_t)x * c->mult + (1 << 30)) >> 31);
+  int32_t q = (r >> c->right) + ((r & c->mask) > c->half - (r >> 31));
+  q = q < lo ? lo : q;
+  q = q > hi ? hi : q;
+  return (int8_t)(q + zp);
+}
+
+/* y0[o] (and y1[o] when acc1 is set) from the accumulators of every channel. */
+static void requantize_rows(const int32_t *acc0, const int32_t *acc1, const int32_t *bias, const int32_t *mult, const int8_t *shift,
+                            int32_t n, int32_t zp, int32_t lo, int32_t hi, int8_t *y0, int8_t *y1) {
+  int32_t o;
+  lo -= zp;
+  hi -= zp;
+  for (o = 0; o < n; o++) {
+    rq_channel c = rq_setup(mult[o], shift[o]);
+    int32_t b = bias ? bias[o] : 0;
+    y0[o] = rq_fast(WRAP_ADD(acc0[o], b), &c, zp, lo, hi);
+    if (acc1) y1[o] = rq_fast(WRAP_ADD(acc1[o], b), &c, zp, lo, hi);
+  }
+}
+
+/*
+ * The rows of a block (one or two) against every filter of w (oc filters of k int8),
+ * requantized into y[r * y_stride + o]. Filters go two at a time; an odd last filter is
+ * paired with itself. acc holds 2 * oc int32.
+ */
+static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc, const int32_t *bias,
+                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, int32_t *acc, int8_t *y,
+                               int32_t y_stride) {
+  int32_t o;
+  for (o = 0; o < oc; o += 2) {
+    int32_t o2 = o + 1 < oc ? o + 1 : o, d[4];
+    if (rows == 2) {
+      dot_2x2(block, w + o * k, w + o2 * k, k, d);
+      acc[oc + o] = d[2];
+      acc[oc + o2] = d[3];
+    } else {
+      dot_1x2(block, w + o * k, w + o2 * k, k, d);
+    }
+    acc[o] = d[0];
+    acc[o2] = d[1];
+  }
+  requantize_rows(acc, rows == 2 ? acc + oc : 0, bias, mult, shift, oc, zp, lo, hi, y, y + y_stride);
+}
+
+/* ---- CONV_2D ----------------------------------------------------------------------- */
+
+/* A block of two rows, then 2 * oc accumulators. */
+uint32_t qb_conv_int8_scratch(int32_t fh, int32_t fw, int32_t ic, int32_t oc) {
+  int64_t k = (int64_t)fh * fw * ic;
+  if (k <= 0 || k > 0x1000000 || oc <= 0 || oc > 0x1000000) return 0;
+  return (uint32_t)(2 * row_len((int32_t)k) * 2 + 8 * oc);
+}
+
+/* Row r of the block: output pixel p's window in filter order. */
+static void gather(const qb_conv_int8 *a, int32_t b, int32_t p, int16_t *block, int rows, int r, int32_t k) {
+  int32_t oy = p / a->ow, ox = p % a->ow, ky, kx, j = 0, run = a->fw * a->ic;
+  int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
+  for (ky = 0; ky < a->fh; ky++) {
+    int32_t yy = y0 + a->dil_h * ky;
+    const int8_t *row;
+    if (yy < 0 || yy >= a->ih) {
+      put(block, rows, r, k, j, 0, run, 0);
+      j += run;
+      continue;
+    }
+    row = a->x + (b * a->ih + yy) * a->iw * a->ic;
+    if (a->dil_w == 1 && x0 >= 0 && x0 + a->fw <= a->iw) {
+      put(block, rows, r, k, j, row + x0 * a->ic, run, a->in_offset);
+      j += run;
+      continue;
+    }
+    for (kx = 0; kx < a->fw; kx++, j += a->ic) {
+      int32_t xx = x0 + a->dil_w * kx;
+      put(block, rows, r, k, j, xx < 0 || xx >= a->iw ? 0 : row + xx * a->ic, a->ic, a->in_offset);
+    }
+  }
+}
+
+int qb_conv_int8_fast(const qb_conv_int8 *a) {
+  int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
+  int16_t *block = (int16_t *)a->scratch;
+  int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(k));
+  for (b = 0; b < a->n; b++)
+    for (p = 0; p < pixels; p += 2) {
+      int rows = p + 1 < pixels ? 2 : 1;
+      gather(a, b, p, block, rows, 0, k);
+      if (rows == 2) gather(a, b, p + 1, block, rows, 1, k);
+      rows_times_filters(block, rows, a->w, k, a->oc, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc,
+                         a->y + (b * pixels + p) * a->oc, a->oc);
     }
   return 1;
+}
+
+/* ---- FULLY_CONNECTED --------------------------------------------------------------- */
+
+uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units) { return qb_conv_int8_scratch(1, 1, depth, units); }
+
+/* A 1x1 convolution over `batches` pixels; the weights' zero point must be 0 (int8
+ * weights are symmetric in the TFLite quantization spec). */
+int qb_fc_int8_fast(const qb_fc_int8 *a) {
+  int16_t *block = (int16_t *)a->scratch;
+  int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(a->depth)), b;
+  if (a->w_offset != 0) return 0;
+  for (b = 0; b < a->batches; b += 2) {
+    int rows = b + 1 < a->batches ? 2 : 1;
+    put(block, rows, 0, a->depth, 0, a->x + b * a->depth, a->depth, a->in_offset);
+    if (rows == 2) put(block, rows, 1, a->depth, 0, a->x + (b + 1) * a->depth, a->depth, a->in_offset);
+    rows_times_filters(block, rows, a->w, a->depth, a->units, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc,
+                       a->y + b * a->units, a->units);
+  }
+  return 1;
+}
+
+/* ---- DEPTHWISE_CONV_2D ------------------------------------------------------------- */
+
+/* Windows up to this many taps go through the fast kernel (a pointer per tap on the stack). */
+#define QB_DW_MAX_TAPS 64
+
+uint32_t qb_dwconv_int8_scratch(int32_t ic) {
+  if (ic <= 0 || ic > 0x1000000) return 0;
+  /* a row of zero points, then one int32 accumulator per channel */
+  return (uint32_t)(((ic + 3) & ~3) + 4 * ic);
+}
+
+void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out) {
+  int32_t c, t;
+  for (c = 0; c < oc; c++) {
+    int32_t s = 0;
+    for (t = 0; t < taps; t++) s = WRAP_ADD(s, w[t * oc + c]);
+    out[c] = WRAP_ADD(bias ? bias[c] : 0, WRAP_MUL(in_offset, s));
+  }
+}
+
+int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
+  const int8_t *tap[QB_DW_MAX_TAPS];
+  int8_t *zrow = (int8_t *)a->scratch;
+  int32_t *acc = (int32_t *)(void *)(zrow + ((a->ic + 3) & ~3));
+  int32_t taps = a->fh * a->fw, oc = a->oc, b, oy, ox, ky, kx, t, c;
+  if (a->depth_multiplier != 1 || taps > QB_DW_MAX_TAPS) return 0;
+  for (c = 0; c < a->ic; c++) zrow[c] = (int8_t)(-a->in_offset);
+  for (b = 0; b < a->n; b++)
+    for (oy = 0; oy < a->oh; oy++)
+      for (ox = 0; ox < a->ow; ox++) {
+        int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
+        int8_t *y = a->y + ((b * a->oh + oy) * a->ow + ox) * oc;
+        for (ky = 0, t = 0; ky < a->fh; ky++)
+          for (kx = 0; kx < a->fw; kx++, t++) {
+            int32_t yy = y0 + a->dil_h * ky, xx = x0 + a->dil_w * kx;
+            tap[t] = yy < 0 || yy >= a->ih || xx < 0 || xx >= a->iw ? zrow : a->x + ((b * a->ih + yy) * a->iw + xx) * a->ic;
+          }
+        c = 0;
+#if QB_DSP
+        /* four channels per pass, their accumulators in registers */
+        for (; c + 4 <= oc; c += 4) {
+          int32_t s0 = a->bias_eff[c], s1 = a->bias_eff[c + 1], s2 = a->bias_eff[c + 2], s3 = a->bias_eff[c + 3];
+          const int8_t *wp = a->w + c;
+          for (t = 0; t < taps; t++, wp += oc) {
+            uint32_t xv = load32(tap[t] + c), wv = load32(wp);
+            int32_t xe = __sxtb16((int8x4_t)xv), xo = sxtb16_ror8(xv);
+            int32_t we = __sxtb16((int8x4_t)wv), wo = sxtb16_ror8(wv);
+            s0 = __smlabb(xe, we, s0);
+            s2 = __smlatt(xe, we, s2);
+            s1 = __smlabb(xo, wo, s1);
+            s3 = __smlatt(xo, wo, s3);
+          }
+          y[c] = rq(s0, a->mult[c], a->shift[c], a->out_zp, a->lo, a->hi);
+          y[c + 1] = rq(s1, a->mult[c + 1], a->shift[c + 1], a->out_zp, a->lo, a->hi);
+          y[c + 2] = rq(s2, a->mult[c + 2], a->shift[c + 2], a->out_zp, a->lo, a->hi);
+          y[c + 3] = rq(s3, a->mult[c + 3], a->shift[c + 3], a->out_zp, a->lo, a->hi);
+        }
+#elif QB_WASM_SIMD
+        /* eight channels per pass: widen to int16, multiply into two int32x4 */
+        for (; c + 8 <= oc; c += 8) {
+          v128_t lo4 = wasm_v128_load(a->bias_eff + c), hi4 = wasm_v128_load(a->bias_eff + c + 4);
+          const int8_t *wp = a->w + c;
+          int32_t j;
+          for (t = 0; t < taps; t++, wp += oc) {
+            v128_t xv = wasm_i16x8_load8x8(tap[t] + c), wv = wasm_i16x8_load8x8(wp);
+            lo4 = wasm_i32x4_add(lo4, wasm_i32x4_extmul_low_i16x8(xv, wv));
+            hi4 = wasm_i32x4_add(hi4, wasm_i32x4_extmul_high_i16x8(xv, wv));
+          }
+          wasm_v128_store(acc, lo4);
+          wasm_v128_store(acc + 4, hi4);
+          for (j = 0; j < 8; j++) y[c + j] = rq(acc[j], a->mult[c + j], a->shift[c + j], a->out_zp, a->lo, a->hi);
+        }
+#endif
+        if (c < oc) {
+          int32_t c0 = c;
+          for (; c < oc; c++) acc[c] = a->bias_eff[c];
+          for (t = 0; t < taps; t++) {
+            const int8_t *xp = tap[t], *wp = a->w + t * oc;
+            for (c = c0; c < oc; c++) acc[c] = WRAP_ADD(acc[c], xp[c] * wp[c]);
+          }
+          for (c = c0; c < oc; c++) y[c] = rq(acc[c], a->mult[c], a->shift[c], a->out_zp, a->lo, a->hi);
+        }
+      }
+  return 1;
+}
+
+/* ---- same-shape ADD / SUB ---------------------------------------------------------- */
+
+void qb_add_int8_ref(const qb_add_int8 *a) {
+  int32_t i;
+  for (i = 0; i < a->n; i++) {
+    int32_t sa = qb_mbqm((a->a[i] + a->a_offset) * (1 << 20), a->m1, (int)a->s1);
+    int32_t sb = qb_mbqm((a->b[i] + a->b_offset) * (1 << 20), a->m2, (int)a->s2);
+    int32_t r = qb_mbqm(a->sub ? sa - sb : sa + sb, a->mo, (int)a->so) + a->out_zp;
+    a->y[i] = (int8_t)qb_clamp(r, a->lo, a->hi);
+  }
+}
+
+/* The operands' rescale (x << 20, multiplier < 2^31, shift <= 2) stays well inside
+ * +-2^30, so qb_mbqm's clamp never acts on it and rq's rounding applies; the last
+ * requantization is rq itself. */
+static inline int32_t scale_operand(int32_t v, const rq_channel *c) {
+  int32_t x = (int32_t)((uint32_t)v << (20 + c->left));
+  int32_t r = (int32_t)(((int64_t)x * c->mult + (1 << 30)) >> 31);
+  return (r >> c->right) + ((r & c->mask) > c->half - (r >> 31));
+}
+
+void qb_add_int8_fast(const qb_add_int8 *a) {
+  rq_channel c1, c2, co;
+  int32_t i, zp = a->out_zp, lo = a->lo - a->out_zp, hi = a->hi - a->out_zp, ao = a->a_offset, bo = a->b_offset;
+  const int8_t *x = a->a, *z = a->b;
+  int8_t *y = a->y;
+  /* The fast formula needs |operand << 20 << left| < 2^31 and mult >= 0; otherwise the
+   * reference (same bytes by definition) runs. */
+  if (a->s1 > 2 || a->s2 > 2 || a->m1 < 0 || a->m2 < 0 || a->mo < 0) {
+    qb_add_int8_ref(a);
+    return;
+  }
+  c1 = rq_setup(a->m1, a->s1);
+  c2 = rq_setup(a->m2, a->s2);
+  co = rq_setup(a->mo, a->so);
+  if (a->sub)
+    for (i = 0; i < a->n; i++) y[i] = rq_fast(scale_operand(x[i] + ao, &c1) - scale_operand(z[i] + bo, &c2), &co, zp, lo, hi);
+  else
+    for (i = 0; i < a->n; i++) y[i] = rq_fast(scale_operand(x[i] + ao, &c1) + scale_operand(z[i] + bo, &c2), &co, zp, lo, hi);
 }

@@ -62,6 +62,7 @@ typedef struct {
   uint8_t n_in, n_out;
   int16_t in[QB_MAX_IO];   /* -1 for an omitted optional input */
   int16_t out[QB_MAX_IO];
+  uint32_t prepared;    /* arena offset of the op's prepared data (qb_prepare.c), if it has any */
 } qb_op;
 
 struct qb_interpreter {
@@ -93,6 +94,12 @@ void qb_fill(void *dst, uint8_t v, size_t n);
 qb_status qb_read_model(qb_interpreter *it);
 /* Planner: assigns arena offsets by lifetime; sets arena_required. */
 qb_status qb_plan(qb_interpreter *it);
+/* Bytes of per-op data prepared once when the arena is bound (requantization tables,
+ * folded biases), and of the scratch the op uses while it runs; see qb_prepare.c. */
+uint32_t qb_prepared_bytes(const qb_interpreter *it, const qb_op *op);
+uint32_t qb_scratch_bytes(const qb_interpreter *it, const qb_op *op);
+/* Fills every op's prepared data; called by qb_set_arena. */
+void qb_prepare(qb_interpreter *it);
 /* Runs operator `index`. */
 qb_status qb_run_op(qb_interpreter *it, int32_t index);
 

@@ -10,13 +10,6 @@ typedef struct {
   int32_t pad_w, pad_h, stride_w, stride_h, dil_w, dil_h, act, depth_multiplier;
 } conv_params;
 
-/* Per-channel requantization as PopulateConvolutionQuantizationParams computes it. */
-static void channel_multiplier(const qb_interpreter *it, const qb_tensor *in, const qb_tensor *filter, const qb_tensor *out, int32_t ch, int32_t *m, int *shift) {
-  double filter_scale = (double)qb_tensor_channel_scale(it, filter, ch);
-  double effective = (double)in->scale * filter_scale / (double)out->scale;
-  qb_quantize_multiplier(effective, m, shift);
-}
-
 static qb_status read_conv(qb_interpreter *it, const qb_op *op, int depthwise, conv_params *p,
                            int32_t ih, int32_t iw, int32_t fh, int32_t fw, int32_t oh, int32_t ow) {
   int base = depthwise ? 1 : 0;
@@ -39,6 +32,27 @@ static qb_status read_conv(qb_interpreter *it, const qb_op *op, int depthwise, c
   return QB_OK;
 }
 
+/* The taps of output pixel (oy, ox) that fall inside the image: ky in [ky0, ky1) and kx in
+ * [kx0, kx1), in the order the loops visit them, so float sums keep their order. */
+typedef struct {
+  int32_t y0, x0, ky0, ky1, kx0, kx1;
+} window;
+
+static void taps_inside(int32_t start, int32_t dil, int32_t size, int32_t in, int32_t *k0, int32_t *k1) {
+  int32_t end = start >= in ? 0 : (in - start + dil - 1) / dil;
+  *k0 = start >= 0 ? 0 : (-start + dil - 1) / dil;
+  *k1 = end < size ? end : size;
+}
+
+static window window_at(const conv_params *p, int32_t oy, int32_t ox, int32_t ih, int32_t iw, int32_t fh, int32_t fw) {
+  window w;
+  w.y0 = oy * p->stride_h - p->pad_h;
+  w.x0 = ox * p->stride_w - p->pad_w;
+  taps_inside(w.y0, p->dil_h, fh, ih, &w.ky0, &w.ky1);
+  taps_inside(w.x0, p->dil_w, fw, iw, &w.kx0, &w.kx1);
+  return w;
+}
+
 /* QB_REFERENCE_KERNELS builds run only the reference loops (for comparisons). */
 static int use_fast(const qb_interpreter *it) {
   (void)it;
@@ -49,19 +63,17 @@ static int use_fast(const qb_interpreter *it) {
 #endif
 }
 
-/* Common int8 arguments: per-channel multipliers in the scratch area, options, bias. */
-static qb_status int8_args(qb_interpreter *it, const qb_op *op, const qb_tensor *in, const qb_tensor *f, const qb_tensor *out,
-                           const qb_tensor *b, int32_t oc, const conv_params *p, qb_conv_int8 *a) {
-  int32_t o, *mult, *shifts;
-  if ((uint32_t)oc > it->scratch_bytes / (4u * QB_SCRATCH_WORDS(op->code))) return qb_kernel_error(it, op, QB_ERR_KERNEL, "scratch smaller than the channel count");
-  mult = (int32_t *)(void *)(it->arena + it->scratch_offset);
-  shifts = mult + oc;
-  for (o = 0; o < oc; o++) {
-    int shift;
-    channel_multiplier(it, in, f, out, o, &mult[o], &shift);
-    shifts[o] = shift;
-  }
+/* Common int8 arguments: per-channel multipliers and folded biases from the op's prepared
+ * data (computed once, PopulateConvolutionQuantizationParams' arithmetic), options, bias,
+ * and the shared scratch area. */
+static qb_status int8_args(qb_interpreter *it, const qb_op *op, const qb_tensor *b, int32_t oc, const conv_params *p, qb_conv_int8 *a) {
+  const int32_t *prepared = (const int32_t *)(const void *)(it->arena + op->prepared);
+  if (qb_prepared_bytes(it, op) != (uint32_t)oc * QB_PREPARED_BYTES_PER_CHANNEL || qb_scratch_bytes(it, op) > it->scratch_bytes)
+    return qb_kernel_error(it, op, QB_ERR_KERNEL, "prepared data does not match the channel count");
   a->bias = b ? (const int32_t *)qb_tensor_data(it, b) : 0;
+  a->bias_eff = prepared;
+  a->mult = prepared + oc;
+  a->shift = (const int8_t *)(prepared + 2 * oc);
   a->oc = oc;
   a->depth_multiplier = p->depth_multiplier;
   a->stride_w = p->stride_w;
@@ -70,10 +82,7 @@ static qb_status int8_args(qb_interpreter *it, const qb_op *op, const qb_tensor 
   a->dil_h = p->dil_h;
   a->pad_w = p->pad_w;
   a->pad_h = p->pad_h;
-  a->out_zp = out->zero_point;
-  a->mult = mult;
-  a->shift = shifts;
-  a->scratch = shifts + oc;
+  a->scratch = it->arena + it->scratch_offset;
   return QB_OK;
 }
 
@@ -109,10 +118,10 @@ qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op) {
     if (!qb_act_range_int8(p.act, out, &lo, &hi)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "fused activation");
     {
       qb_conv_int8 a;
-      if ((st = int8_args(it, op, in, f, out, b, oc, &p, &a)) != QB_OK) return st;
+      if ((st = int8_args(it, op, b, oc, &p, &a)) != QB_OK) return st;
       a.x = x; a.w = w; a.y = y;
       a.n = n; a.ih = ih; a.iw = iw; a.ic = ic; a.fh = fh; a.fw = fw; a.oh = oh; a.ow = ow;
-      a.in_offset = in_offset; a.lo = lo; a.hi = hi;
+      a.in_offset = in_offset; a.out_zp = out->zero_point; a.lo = lo; a.hi = hi;
       if (!use_fast(it) || !qb_conv_int8_fast(&a)) qb_conv_int8_ref(&a);
     }
     return QB_OK;
@@ -129,14 +138,12 @@ qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op) {
         for (ox = 0; ox < ow; ox++)
           for (o = 0; o < oc; o++) {
             float acc = 0.0f;
-            int32_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
-            for (ky = 0; ky < fh; ky++) {
-              int32_t yy = y0 + p.dil_h * ky;
-              if (yy < 0 || yy >= ih) continue;
-              for (kx = 0; kx < fw; kx++) {
-                int32_t xx = x0 + p.dil_w * kx;
+            window win = window_at(&p, oy, ox, ih, iw, fh, fw);
+            for (ky = win.ky0; ky < win.ky1; ky++) {
+              int32_t yy = win.y0 + p.dil_h * ky;
+              for (kx = win.kx0; kx < win.kx1; kx++) {
+                int32_t xx = win.x0 + p.dil_w * kx;
                 const float *xp, *wp;
-                if (xx < 0 || xx >= iw) continue;
                 xp = x + ((batch * ih + yy) * iw + xx) * ic;
                 wp = w + ((o * fh + ky) * fw + kx) * ic;
                 for (c = 0; c < ic; c++) acc += xp[c] * wp[c];
@@ -174,11 +181,12 @@ qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op) {
     if (!qb_act_range_int8(p.act, out, &lo, &hi)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "fused activation");
     {
       qb_conv_int8 a;
-      if ((st = int8_args(it, op, in, f, out, b, oc, &p, &a)) != QB_OK) return st;
+      if ((st = int8_args(it, op, b, oc, &p, &a)) != QB_OK) return st;
       a.x = x; a.w = w; a.y = y;
       a.n = n; a.ih = ih; a.iw = iw; a.ic = ic; a.fh = fh; a.fw = fw; a.oh = oh; a.ow = ow;
-      a.in_offset = in_offset; a.lo = lo; a.hi = hi;
-      if (!use_fast(it) || !qb_dwconv_int8_fast(&a)) qb_dwconv_int8_ref(&a);
+      a.in_offset = in_offset; a.out_zp = out->zero_point; a.lo = lo; a.hi = hi;
+      /* the folded bias was computed from constant filter and bias */
+      if (!use_fast(it) || !f->is_const || (b && !b->is_const) || !qb_dwconv_int8_fast(&a)) qb_dwconv_int8_ref(&a);
     }
     return QB_OK;
   }
@@ -194,14 +202,13 @@ qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op) {
         for (ox = 0; ox < ow; ox++)
           for (c = 0; c < ic; c++)
             for (m = 0; m < p.depth_multiplier; m++) {
-              int32_t o = c * p.depth_multiplier + m, y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
+              int32_t o = c * p.depth_multiplier + m;
               float acc = 0.0f;
-              for (ky = 0; ky < fh; ky++) {
-                int32_t yy = y0 + p.dil_h * ky;
-                if (yy < 0 || yy >= ih) continue;
-                for (kx = 0; kx < fw; kx++) {
-                  int32_t xx = x0 + p.dil_w * kx;
-                  if (xx < 0 || xx >= iw) continue;
+              window win = window_at(&p, oy, ox, ih, iw, fh, fw);
+              for (ky = win.ky0; ky < win.ky1; ky++) {
+                int32_t yy = win.y0 + p.dil_h * ky;
+                for (kx = win.kx0; kx < win.kx1; kx++) {
+                  int32_t xx = win.x0 + p.dil_w * kx;
                   acc += x[((batch * ih + yy) * iw + xx) * ic + c] * w[(ky * fw + kx) * oc + o];
                 }
               }
@@ -237,20 +244,16 @@ qb_status qb_k_fully_connected(qb_interpreter *it, const qb_op *op) {
     if (st != QB_OK) return qb_kernel_error(it, op, st, "bias must be int32 with one value per unit");
     if (f->per_axis && (f->quantized_dimension != 0 || (int32_t)f->scales_count != units)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "weight scales must be per unit");
     if (!qb_act_range_int8(act, out, &lo, &hi)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "fused activation");
-    if ((uint32_t)units > it->scratch_bytes / (4u * QB_SCRATCH_WORDS(op->code))) return qb_kernel_error(it, op, QB_ERR_KERNEL, "scratch smaller than the unit count");
     {
       qb_fc_int8 a;
-      int32_t *mult = (int32_t *)(void *)(it->arena + it->scratch_offset), *shifts = mult + units;
-      for (u = 0; u < units; u++) {
-        int shift;
-        qb_quantize_multiplier((double)in->scale * (double)qb_tensor_channel_scale(it, f, u) / (double)out->scale, &mult[u], &shift);
-        shifts[u] = shift;
-      }
+      const int32_t *prepared = (const int32_t *)(const void *)(it->arena + op->prepared);
+      if (qb_prepared_bytes(it, op) != (uint32_t)units * QB_PREPARED_BYTES_PER_CHANNEL || qb_scratch_bytes(it, op) > it->scratch_bytes)
+        return qb_kernel_error(it, op, QB_ERR_KERNEL, "prepared data does not match the unit count");
       a.x = x; a.w = w; a.y = y;
       a.bias = b ? (const int32_t *)qb_tensor_data(it, b) : 0;
       a.batches = batches; a.units = units; a.depth = depth;
       a.in_offset = in_offset; a.w_offset = w_offset; a.out_zp = out->zero_point; a.lo = lo; a.hi = hi;
-      a.mult = mult; a.shift = shifts; a.scratch = shifts + units;
+      a.mult = prepared + units; a.shift = (const int8_t *)(prepared + 2 * units); a.scratch = it->arena + it->scratch_offset;
       if (!use_fast(it) || !qb_fc_int8_fast(&a)) qb_fc_int8_ref(&a);
     }
     return QB_OK;

@@ -25,17 +25,20 @@ int32_t qb_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter,
 /* Reads a TFLite input shape as N,H,W,C (rank 4 required). */
 int qb_nhwc(const qb_tensor *t, int32_t *n, int32_t *h, int32_t *w, int32_t *c);
 
-/* int8 convolution arguments, validated by the op entry points; per-channel requantization
- * (mult/shift) and the scratch words come from the arena's scratch area. */
+/* int8 convolution arguments, validated by the op entry points. mult/shift (per output
+ * channel) and bias_eff come from the op's prepared data (qb_prepare.c); scratch is the
+ * arena's shared scratch area, qb_conv_int8_scratch() bytes at least. */
 typedef struct {
   const int8_t *x, *w;
-  const int32_t *bias; /* NULL when absent */
+  const int32_t *bias;     /* NULL when absent (reference kernels) */
+  const int32_t *bias_eff; /* depthwise fast kernel: bias + in_offset * sum(w) per channel */
   int8_t *y;
   int32_t n, ih, iw, ic, fh, fw, oh, ow, oc, depth_multiplier;
   int32_t stride_w, stride_h, dil_w, dil_h, pad_w, pad_h;
   int32_t in_offset, out_zp, lo, hi;
-  const int32_t *mult, *shift;
-  int32_t *scratch;     /* QB_SCRATCH_WORDS(code) - 2 words per channel */
+  const int32_t *mult;
+  const int8_t *shift;
+  void *scratch;
 } qb_conv_int8;
 
 typedef struct {
@@ -43,14 +46,21 @@ typedef struct {
   const int32_t *bias;
   int8_t *y;
   int32_t batches, units, depth, in_offset, w_offset, out_zp, lo, hi;
-  const int32_t *mult, *shift;
-  int32_t *scratch;
+  const int32_t *mult;
+  const int8_t *shift;
+  void *scratch;
 } qb_fc_int8;
 
-/* Scratch words the planner reserves per output channel: multiplier, shift and the
- * fast variants' per-channel sums (one for CONV_2D and FULLY_CONNECTED, three for
- * DEPTHWISE_CONV_2D). */
-#define QB_SCRATCH_WORDS(code) ((code) == QB_OP_DEPTHWISE_CONV_2D ? 5u : 3u)
+/* Prepared data per output channel: folded bias and multiplier (int32), shift (int8). */
+#define QB_PREPARED_BYTES_PER_CHANNEL 9u
+
+/* Scratch bytes the fast kernels need for these shapes (0 when they decline them). */
+uint32_t qb_conv_int8_scratch(int32_t fh, int32_t fw, int32_t ic, int32_t oc);
+uint32_t qb_dwconv_int8_scratch(int32_t ic);
+uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units);
+/* bias + in_offset * (sum of the channel's filter taps), wrapping: the depthwise fast kernel
+ * reads out-of-image taps as the input zero point, so every window sums all taps. */
+void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out);
 
 /* Reference kernels (TFLite's loop order and arithmetic) and faster variants that must
  * produce the same bytes; a fast variant returns 0 for shapes it does not cover. */
@@ -60,6 +70,15 @@ void qb_dwconv_int8_ref(const qb_conv_int8 *a);
 int qb_dwconv_int8_fast(const qb_conv_int8 *a);
 void qb_fc_int8_ref(const qb_fc_int8 *a);
 int qb_fc_int8_fast(const qb_fc_int8 *a);
+/* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */
+typedef struct {
+  const int8_t *a, *b;
+  int8_t *y;
+  int32_t n, a_offset, b_offset, out_zp, lo, hi, sub;
+  int32_t m1, s1, m2, s2, mo, so;
+} qb_add_int8;
+void qb_add_int8_ref(const qb_add_int8 *a);
+void qb_add_int8_fast(const qb_add_int8 *a);
 
 qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op);
 qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op);

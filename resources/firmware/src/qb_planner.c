@@ -142,19 +142,24 @@ qb_status qb_plan(qb_interpreter *it) {
   it->scratch_offset = align_up(total);
   it->scratch_bytes = 0;
   for (i = 0; i < it->op_count; i++) {
-    const qb_op *op = &it->ops[i];
-    uint32_t channels = 0;
-    /* only the int8 kernels use scratch */
-    if (op->n_in < 2 || op->in[1] < 0 || it->tensors[op->in[1]].type != QB_TYPE_INT8) continue;
-    if (op->code == QB_OP_CONV_2D || op->code == QB_OP_FULLY_CONNECTED) channels = (uint32_t)it->tensors[op->in[1]].dims[0];
-    else if (op->code == QB_OP_DEPTHWISE_CONV_2D) channels = (uint32_t)it->tensors[op->in[1]].dims[3];
-    if (channels > 0x1000000u) channels = 0x1000000u; /* kernels re-check against scratch_bytes */
-    if (channels * 4u * QB_SCRATCH_WORDS(op->code) > it->scratch_bytes) it->scratch_bytes = channels * 4u * QB_SCRATCH_WORDS(op->code);
+    uint32_t need = qb_scratch_bytes(it, &it->ops[i]);
+    if (need > it->scratch_bytes) it->scratch_bytes = need;
   }
   if ((uint64_t)it->scratch_offset + it->scratch_bytes > 0x7FFFFFFFu) {
     qb_error(it, "scratch does not fit in a 2 GB arena");
     return QB_ERR_MODEL_UNSUPPORTED;
   }
-  it->arena_required = it->scratch_offset + align_up(it->scratch_bytes);
+  /* Then each op's prepared data (filled by qb_prepare when the arena is bound). */
+  total = it->scratch_offset + align_up(it->scratch_bytes);
+  for (i = 0; i < it->op_count; i++) {
+    uint32_t bytes = qb_prepared_bytes(it, &it->ops[i]);
+    it->ops[i].prepared = total;
+    if ((uint64_t)total + align_up(bytes) > 0x7FFFFFFFu) {
+      qb_error(it, "prepared data does not fit in a 2 GB arena");
+      return QB_ERR_MODEL_UNSUPPORTED;
+    }
+    total += align_up(bytes);
+  }
+  it->arena_required = total;
   return QB_OK;
 }

@@ -79,6 +79,7 @@ qb_status qb_set_arena(qb_interpreter *it, uint8_t *arena, size_t arena_bytes) {
   }
   it->arena = arena;
   it->arena_bytes = arena_bytes;
+  qb_prepare(it);
   return QB_OK;
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "qb_test.h"
+#include "test_fast_kernels.h"
 
 int qb_test_failures, qb_test_checks;
 static const char *models_dir;
@@ -29,6 +30,10 @@ unsigned char *qb_test_read_file(const char *dir, const char *name, size_t *size
   *size = (size_t)n;
   return buf;
 }
+
+void qb_fast_check_failed(int line) { fprintf(stderr, "test_fast_kernels.c:%d: CHECK failed\n", line); }
+
+void test_fast_kernels(void) { qb_fast_kernel_cases(3000); }
 
 int main(int argc, char **argv) {
   models_dir = argc > 1 ? argv[1] : getenv("QUANTBENCH_SHARED_MODELS");

@@ -5,6 +5,8 @@
  *   ticks <SysTick ticks for qb_invoke>
  *   output <hex of all outputs, concatenated>
  *   calibration <SysTick ticks for 2000000 instructions of a counted loop>
+ * Built with -DQB_SELFTEST_PER_OP (`make selftest ... SELFTEST_FLAGS=-DQB_SELFTEST_PER_OP`)
+ * it runs the operators one by one and prints "op <index> <name> <ticks>" for each first.
  *   status <0 or the qb_status>
  * then exits QEMU through semihosting.
  */
@@ -75,10 +77,29 @@ int main(void) {
     if ((st = qb_set_input(it, i, in, info.bytes)) != QB_OK) return fail(it, st);
     in += info.bytes;
   }
+#ifdef QB_SELFTEST_PER_OP
+  /* One line per operator: "op <index> <name> <ticks>", then the sum as the total. */
+  t1 = t0 = 0;
+  for (i = 0; i < it->op_count; i++) {
+    uint64_t a = hal_ticks(), b;
+    st = qb_run_op(it, i);
+    b = hal_ticks();
+    if (st != QB_OK) return fail(it, st);
+    uart_puts("op ");
+    put_u64((uint64_t)i);
+    uart_puts(" ");
+    uart_puts(qb_op_name(it->ops[i].code));
+    uart_puts(" ");
+    put_u64(b - a);
+    uart_puts("\n");
+    t1 += b - a;
+  }
+#else
   t0 = hal_ticks();
   st = qb_invoke(it);
   t1 = hal_ticks();
   if (st != QB_OK) return fail(it, st);
+#endif
   uart_puts("ticks ");
   put_u64(t1 - t0);
   uart_puts("\noutput ");
