@@ -32,8 +32,8 @@ import { parseArgs } from 'node:util';
 import { chooseRuntimeBuild, type RuntimeBuild } from '../core/runtime';
 import { readTflite } from '../core/tflite';
 import { launchChromium } from '../tests/helpers/browser';
-import { runCli } from '../tests/helpers/cli';
 import { missingTfliteReference } from '../tests/helpers/tflite-reference';
+import { sampleInt8Export } from './sample-int8';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const modelsDir = path.resolve(
@@ -53,29 +53,6 @@ const ours = chooseRuntimeBuild(values.build as RuntimeBuild);
 const skip = missingTfliteReference();
 if (skip) throw new Error(`cannot run the bench: ${skip}`);
 if (!existsSync(ours.path)) throw new Error(`${ours.path} missing: run npm run build:firmware`);
-
-/** The sample model's int8 export, made the way a user makes it (CLI, `int8` preset). */
-function sampleExport(work: string): string {
-  const out = path.join(work, 'sample-int8');
-  const r = runCli(
-    [
-      'compress',
-      path.join(root, 'resources', 'samples', 'fashion-mnist-cnn.keras'),
-      '--recipe',
-      'int8',
-      '--data',
-      'fashion-mnist:test',
-      '--eval-samples',
-      '200',
-      '--out',
-      out,
-      '--no-record',
-    ],
-    { timeoutMs: 600_000 },
-  );
-  if (r.status !== 0) throw new Error(`compressing the sample failed:\n${r.stdout}${r.stderr}`);
-  return path.join(out, 'model.tflite');
-}
 
 /** The bytes of one input: int8 noise, or floats in [0, 1) for a float input (the sample's). */
 function input(file: string, seed: number): Uint8Array {
@@ -214,7 +191,7 @@ const server = createServer((req, res) => {
   res.writeHead(200, { 'content-type': type }).end(readFileSync(file));
 });
 try {
-  const sample = values.sample ?? sampleExport(work);
+  const sample = values.sample ?? sampleInt8Export(work);
   models.push({ name: 'fashion-mnist-cnn int8 export', file: sample });
   files.set('/ours.wasm', ours.path);
   models.forEach((m, i) => files.set(`/model/${i}.tflite`, m.file));
