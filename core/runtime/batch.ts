@@ -7,8 +7,8 @@ import { compiledRuntime } from './wasm-module';
 
 export interface BatchRunnerOptions extends LoadOptions {
   /**
-   * Threads that run samples, the calling thread included (default: the machine's cores, at
-   * most 8). Each extra thread is a worker with its own instance of the same compiled
+   * Threads that run samples, the calling thread included (default: the idle cores, see
+   * defaultEvaluationThreads). Each extra thread is a worker with its own instance of the same compiled
    * runtime, so results do not depend on how samples are split.
    */
   threads?: number;
@@ -154,9 +154,16 @@ const typedArrays = {
   int64: BigInt64Array,
 } as const;
 
-/** Threads for batch evaluation when the caller does not say: the cores, at most 8. */
+/**
+ * Threads for batch evaluation when the caller does not say: the cores that are idle, at
+ * most 8 and at least the calling thread. The one-minute load average (which already counts
+ * this process) says how many are busy; on a machine where other work keeps every core
+ * busy, extra threads only add switching, so evaluation stays on the calling thread.
+ */
 export function defaultEvaluationThreads(): number {
-  return Math.max(1, Math.min(8, os.availableParallelism()));
+  const cores = os.availableParallelism();
+  const busyElsewhere = Math.max(0, os.loadavg()[0] - 1);
+  return Math.max(1, Math.min(8, cores, Math.floor(cores - busyElsewhere + 0.5)));
 }
 
 /**
