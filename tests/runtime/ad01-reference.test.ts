@@ -84,7 +84,17 @@ function layersOf(model: TfliteModel): Layer[] {
 /** Accumulators whose doubling high product sits exactly half-way before the final shift. */
 const ties = { shift: 0 };
 
-function referenceFc(l: Layer, x: Int8Array): Int8Array {
+/**
+ * MultiplyByQuantizedMultiplier as TFLITE_SINGLE_ROUNDING builds it: x * m rounded once
+ * (half up) by 2^(31 - shift). Not what the reference kernels do; run only to show that
+ * this test tells the two rounding rules apart.
+ */
+function singleRounding(x: number, m: FixedPointMultiplier): number {
+  const total = 31n - BigInt(m.shift);
+  return Number((BigInt(x) * BigInt(m.multiplier) + (1n << (total - 1n))) >> total);
+}
+
+function referenceFc(l: Layer, x: Int8Array, single = false): Int8Array {
   const y = new Int8Array(l.units);
   const rightShift = l.m.shift > 0 ? 0 : -l.m.shift;
   for (let u = 0; u < l.units; u++) {
@@ -93,15 +103,17 @@ function referenceFc(l: Layer, x: Int8Array): Int8Array {
     acc = (acc + l.bias[u]) | 0;
     const shifted = l.m.shift > 0 ? acc * 2 ** l.m.shift : acc;
     const high = saturatingRoundingDoublingHighMul(shifted, l.m.multiplier);
-    if (rightShift > 0 && (high & ((1 << rightShift) - 1)) === 1 << (rightShift - 1)) ties.shift++;
-    const v = multiplyByQuantizedMultiplier(acc, l.m) + l.outZp;
+    if (!single && rightShift > 0 && (high & ((1 << rightShift) - 1)) === 1 << (rightShift - 1))
+      ties.shift++;
+    const v =
+      (single ? singleRounding(acc, l.m) : multiplyByQuantizedMultiplier(acc, l.m)) + l.outZp;
     y[u] = Math.max(l.lo, Math.min(l.hi, v));
   }
   return y;
 }
 
 describe('ad01_int8.tflite against TFLite reference FULLY_CONNECTED semantics', { skip }, () => {
-  it('25,600 outputs of 40 random int8 frames, layer by layer, with no one-step difference', async () => {
+  it('25,600 outputs of 40 random int8 frames, layer by layer, with no one-step difference', async (t) => {
     const bytes = new Uint8Array(readFileSync(sharedModel('ad01_int8.tflite')));
     const model = readTflite(bytes);
     const g = model.subgraphs[0];
@@ -121,6 +133,7 @@ describe('ad01_int8.tflite against TFLite reference FULLY_CONNECTED semantics', 
     );
     const differing = new Map<number, number>();
     let modelOutputsDiffering = 0;
+    let singleRoundingDiffering = 0;
     let outputs = 0;
     for (let f = 0; f < FRAMES; f++) {
       const x = randomInt8(640, 4200 + f);
@@ -138,6 +151,8 @@ describe('ad01_int8.tflite against TFLite reference FULLY_CONNECTED semantics', 
       whole.invoke();
       const out = whole.getOutput(0) as Int8Array;
       for (let i = 0; i < out.length; i++) if (out[i] !== h[i]) modelOutputsDiffering++;
+      const hs = layers.reduce((a, l) => referenceFc(l, a, true), x);
+      for (let i = 0; i < out.length; i++) if (out[i] !== hs[i]) singleRoundingDiffering++;
       outputs += out.length;
     }
     assert.equal(outputs, 25_600);
@@ -149,6 +164,10 @@ describe('ad01_int8.tflite against TFLite reference FULLY_CONNECTED semantics', 
     // The inputs reach exact ties of the final shift, where rounding half away from zero
     // decides, in hundreds of accumulators; the comparison above covers each of them.
     assert.ok(ties.shift > 50, `only ${ties.shift} shift ties met`);
+    t.diagnostic(
+      `${ties.shift} ties of the final shift; single rounding would change ${singleRoundingDiffering} of ${outputs} outputs`,
+    );
+    assert.ok(singleRoundingDiffering > 0);
     for (const it of [whole, ...single]) it.dispose();
   });
 });
