@@ -1,6 +1,8 @@
 /**
- * Instructions per inference of the Cortex-M4 build (QEMU mps2-an386) for each shared int8
- * model, with MACs per instruction. Prints one JSON document.
+ * Instructions per inference of the Cortex-M4 build (QEMU mps2-an386) for ResNet-8, KWS and
+ * ad01 (../shared/models) and the sample model's int8 export, with instructions per MAC
+ * (MACs of the CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED layers, as `quantbench
+ * inspect` counts them). Prints one JSON document.
  *
  *   node --import tsx bench/runtime-qemu.ts
  *
@@ -16,13 +18,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readTflite, type TfliteModel } from '../core/tflite';
+import { inspectTflite, readTflite, type TfliteModel } from '../core/tflite';
+import { sampleInt8Export } from './sample-int8';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const modelsDir = path.resolve(
   process.env.QUANTBENCH_SHARED_MODELS ?? path.join(root, '..', 'shared', 'models'),
 );
-const models = ['kws_ref_model.tflite', 'pretrainedResnet_quant.tflite', 'ad01_int8.tflite'];
 const CALIBRATION_INSTRUCTIONS = 2_000_000;
 
 function make(args: string[]): void {
@@ -32,18 +34,25 @@ function make(args: string[]): void {
   if (r.status !== 0) throw new Error(`make ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
 }
 
-/** Multiply-accumulates of the convolution and fully connected layers. */
+/** Multiply-accumulates of the convolution and fully connected layers (inspectTflite's count). */
+const macOps = new Set(['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'TRANSPOSE_CONV']);
 function macs(model: TfliteModel): number {
+  return inspectTflite(model)
+    .ops.filter((o) => macOps.has(o.op))
+    .reduce((n, o) => n + o.macs, 0);
+}
+
+/** A fixed input: the count does not depend on values (no data-dependent branches to speak of). */
+function fixedInput(model: TfliteModel, file: string): Uint8Array {
   const g = model.subgraphs[0];
-  const elements = (t: number) => g.tensors[t].shape.reduce((a, b) => a * b, 1);
-  let total = 0;
-  for (const op of g.operators) {
-    const w = g.tensors[op.inputs[1]]?.shape ?? [];
-    if (op.op === 'CONV_2D') total += elements(op.outputs[0]) * w[1] * w[2] * w[3];
-    else if (op.op === 'DEPTHWISE_CONV_2D') total += elements(op.outputs[0]) * w[1] * w[2];
-    else if (op.op === 'FULLY_CONNECTED') total += elements(op.outputs[0]) * w[1];
-  }
-  return total;
+  const t = g.tensors[g.inputs[0]];
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  if (t.type === 'float32')
+    return new Uint8Array(
+      Float32Array.from({ length: count }, (_, i) => ((i * 37) % 255) / 255).buffer,
+    );
+  if (t.type !== 'int8' && t.type !== 'uint8') throw new Error(`${file}: input type ${t.type}`);
+  return new Uint8Array(count).map((_, i) => (i * 37) & 0xff);
 }
 
 function ticks(elf: string, shift: number): { ticks: number; calibration: number; wallMs: number } {
@@ -78,17 +87,20 @@ function ticks(elf: string, shift: number): { ticks: number; calibration: number
 const work = mkdtempSync(path.join(os.tmpdir(), 'qb-bench-qemu-'));
 try {
   make(['mps2']);
-  const results = models.map((name) => {
-    const modelPath = path.join(modelsDir, name);
+  const models = [
+    {
+      name: 'pretrainedResnet_quant.tflite',
+      file: path.join(modelsDir, 'pretrainedResnet_quant.tflite'),
+    },
+    { name: 'kws_ref_model.tflite', file: path.join(modelsDir, 'kws_ref_model.tflite') },
+    { name: 'ad01_int8.tflite', file: path.join(modelsDir, 'ad01_int8.tflite') },
+    { name: 'fashion-mnist-cnn int8 export', file: sampleInt8Export(work) },
+  ];
+  const results = models.map(({ name, file: modelPath }) => {
     const model = readTflite(new Uint8Array(readFileSync(modelPath)));
     const g = model.subgraphs[0];
-    const input = g.tensors[g.inputs[0]];
-    const inputPath = path.join(work, `${name}.in`);
-    // fixed input: the count does not depend on values (no data-dependent branches to speak of)
-    writeFileSync(
-      inputPath,
-      new Uint8Array(input.shape.reduce((a, b) => a * b, 1)).map((_, i) => (i * 37) & 0xff),
-    );
+    const inputPath = path.join(work, `${name.replace(/\W/g, '_')}.in`);
+    writeFileSync(inputPath, fixedInput(model, modelPath));
     const elfName = name.replace(/\W/g, '_');
     make(['selftest', `MODEL=${modelPath}`, `INPUT=${inputPath}`, `NAME=bench_${elfName}`]);
     const elf = path.join(root, 'build', 'firmware', 'mps2', 'selftest', `bench_${elfName}.elf`);

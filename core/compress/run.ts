@@ -12,7 +12,7 @@ import { doesNotFitError, fitReport, type FitReport } from '../fit/fit-report';
 import { loadModel, type ImportedModel } from '../model/index';
 import { pairedHistogram } from '../model/histogram';
 import { saveKeras } from '../model/keras-writer';
-import { Runtime, decodeOutput, encodeInput } from '../runtime/index';
+import { BatchRunner } from '../runtime/index';
 import { CompressError } from './errors';
 import { exportTflite } from './export-tflite';
 import { checkExportedGuarantees, type LayerGuarantee } from './guarantees';
@@ -351,23 +351,24 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
     'accuracy' in floatEval
       ? { accuracy: floatEval.accuracy, samples: floatEval.samples }
       : { mse: floatEval.mse, samples: floatEval.samples };
-  const interpreter = await Runtime.load(bytes, { name: files.tflite });
+  // Batches cross into the runtime once each and split over the machine's cores.
+  const runner = await BatchRunner.create(bytes, { name: files.tflite });
   const classTally = new ClassificationTally(classify ? floatModel.outputShape.at(-1)! : 0);
   const errTally = new SquaredErrorTally();
-  const size = data.sampleShape.reduce((a, b) => a * b, 1);
+  const outSize = runner.output.shape.reduce((a, b) => a * b, 1);
   try {
     for await (const batch of data.batches(256)) {
       job.signal?.throwIfAborted();
-      for (let i = 0; i < batch.size; i++) {
-        const sample = batch.x.subarray(i * size, (i + 1) * size);
-        interpreter.setInput(
-          0,
-          encodeInput(sample, interpreter.inputs[0], `${data.name} sample ${batch.offset + i}`),
-        );
-        interpreter.invoke();
-        const out = decodeOutput(interpreter.getOutput(0), interpreter.outputs[0]);
-        if (classify) classTally.add(batch.y[i], argmaxRows(out, 1, out.length)[0]);
-        else errTally.add(out, batch.y.subarray(i * out.length, (i + 1) * out.length), 1);
+      const out = await runner.run(
+        batch.x,
+        batch.size,
+        `${data.name} samples ${batch.offset}..${batch.offset + batch.size - 1}`,
+      );
+      if (classify) {
+        const predicted = argmaxRows(out, batch.size, outSize);
+        for (let i = 0; i < batch.size; i++) classTally.add(batch.y[i], predicted[i]);
+      } else {
+        errTally.add(out, batch.y.subarray(0, batch.size * outSize), batch.size);
       }
       progress({
         stage: 'evaluate',
@@ -376,7 +377,7 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
       });
     }
   } finally {
-    interpreter.dispose();
+    await runner.close();
   }
   result.timings.evaluate = (performance.now() - t1) / 1000;
   const int8 = {

@@ -22,6 +22,8 @@ const hints: Record<string, string> = {
   RUNTIME_NOT_LOADED: 'Load a model before invoking it.',
   RUNTIME_KERNEL: 'A tensor shape in the model does not fit its operator; re-export the model.',
   RUNTIME_WASM_MISSING: 'Build the runtime with `npm run build:firmware`.',
+  RUNTIME_WASM_SIMD_UNSUPPORTED:
+    'Load the plain build instead (build: "plain" or "auto"); this engine lacks WebAssembly SIMD.',
   RUNTIME_OUT_OF_MEMORY: 'The model and its arena do not fit in WebAssembly memory (1 GiB).',
   RUNTIME_DISPOSED: 'Load the model again; this interpreter was disposed.',
   RUNTIME_INPUT: 'Pass one value per input element, with the type the input expects.',

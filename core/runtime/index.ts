@@ -6,9 +6,16 @@ export {
   type TensorType,
 } from './interpreter';
 export { RuntimeError } from './errors';
+export { BatchRunner, defaultEvaluationThreads, type BatchRunnerOptions } from './batch';
 export { runSamples, evaluateSamples, type Sample, type SampleResult } from './evaluate';
 export { quantizeInt8, dequantize, encodeInput, decodeOutput } from './quantize';
-export { runtimeWasmPath } from './wasm-module';
+export {
+  runtimeWasmPath,
+  chooseRuntimeBuild,
+  engineSupportsWasmSimd,
+  type RuntimeBuild,
+  type RuntimeBuildChoice,
+} from './wasm-module';
 
 import { Interpreter, type LoadOptions } from './interpreter';
 

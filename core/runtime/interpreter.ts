@@ -1,5 +1,11 @@
 import { RuntimeError, statusCode } from './errors';
-import { instantiateRuntime, type RuntimeExports } from './wasm-module';
+import {
+  chooseRuntimeBuild,
+  instantiateRuntime,
+  runtimeBuildFiles,
+  type RuntimeBuild,
+  type RuntimeExports,
+} from './wasm-module';
 
 export type TensorType = 'float32' | 'int8' | 'int32' | 'uint8' | 'int16' | 'int64';
 export type TensorData =
@@ -28,8 +34,12 @@ const arrayTypes = {
 export interface LoadOptions {
   /** Names the model in error messages (a file path, usually). */
   name?: string;
-  /** Path of qb_runtime.wasm when not the default build output. */
+  /** Path of a runtime .wasm file; when set, `build` and `wasmDir` are not consulted. */
   wasmPath?: string;
+  /** Which build to load when wasmPath is not set (default `auto`: SIMD when it can run). */
+  build?: RuntimeBuild;
+  /** Directory holding qb_runtime.wasm and qb_runtime_simd.wasm (default: the build output). */
+  wasmDir?: string;
 }
 
 /**
@@ -42,13 +52,24 @@ export class Interpreter {
   readonly outputs: TensorInfo[];
   readonly arenaBytes: number;
   readonly name: string;
+  /** The runtime file this interpreter runs and whether it is the SIMD build. */
+  readonly runtime: { path: string; build: 'simd' | 'plain' };
   private wasm: RuntimeExports | undefined;
   private readonly it: number;
   private readonly inPtrs: number[];
   private readonly outPtrs: number[];
+  private stageCapacity = 0;
+  private stageIn = 0;
+  private stageOut = 0;
 
-  private constructor(wasm: RuntimeExports, it: number, name: string) {
+  private constructor(
+    wasm: RuntimeExports,
+    it: number,
+    name: string,
+    runtime: { path: string; build: 'simd' | 'plain' },
+  ) {
     this.wasm = wasm;
+    this.runtime = runtime;
     this.it = it;
     this.name = name;
     const info = alloc(wasm, wasm.qb_wasm_info_bytes(), name);
@@ -76,13 +97,21 @@ export class Interpreter {
   /** Parses, validates and plans `model` (the bytes of a .tflite file). */
   static async load(model: Uint8Array, options: LoadOptions = {}): Promise<Interpreter> {
     const name = options.name ?? 'model';
-    const wasm = await instantiateRuntime(options.wasmPath);
+    const runtime = options.wasmPath
+      ? {
+          path: options.wasmPath,
+          build: options.wasmPath.endsWith(runtimeBuildFiles.simd)
+            ? ('simd' as const)
+            : ('plain' as const),
+        }
+      : chooseRuntimeBuild(options.build, options.wasmDir);
+    const wasm = await instantiateRuntime(runtime.path);
     wasm.qb_wasm_reset();
     const it = alloc(wasm, wasm.qb_interpreter_size(), name);
     const modelPtr = alloc(wasm, model.byteLength, name);
     new Uint8Array(wasm.memory.buffer, modelPtr, model.byteLength).set(model);
     check(wasm, it, wasm.qb_load(it, modelPtr, model.byteLength), name, 'loading');
-    return new Interpreter(wasm, it, name);
+    return new Interpreter(wasm, it, name, runtime);
   }
 
   /** Copies `data` into input `index`; its type and length must match the tensor. */
@@ -136,6 +165,53 @@ export class Interpreter {
     const bytes = new Uint8Array(wasm.memory.buffer, this.outPtrs[index], info.bytes).slice();
     const Ctor = arrayTypes[info.type];
     return new Ctor(bytes.buffer, 0, info.bytes / Ctor.BYTES_PER_ELEMENT);
+  }
+
+  /**
+   * Runs `count` samples of a one-input model in one call: `inputs` holds the samples' input
+   * tensors back to back in the tensor's own encoding (int8 bytes, float32 bytes), and the
+   * result holds output 0 of each sample back to back, raw. The batch crosses into wasm
+   * memory once instead of once per sample.
+   */
+  runBatch(inputs: Uint8Array, count: number): Uint8Array {
+    const wasm = this.live();
+    if (this.inputs.length !== 1)
+      throw new RuntimeError(
+        'RUNTIME_BAD_ARGUMENT',
+        `${this.name} has ${this.inputs.length} inputs; batches take one-input models`,
+      );
+    const inBytes = this.inputs[0].bytes;
+    const outBytes = this.outputs[0].bytes;
+    if (!Number.isInteger(count) || count < 0 || inputs.byteLength !== count * inBytes)
+      throw new RuntimeError(
+        'RUNTIME_INPUT',
+        `${this.name}: a batch of ${count} samples takes ${count * inBytes} input bytes, got ${inputs.byteLength}`,
+      );
+    if (count > this.stageCapacity) {
+      // The bump allocator never frees, so staging grows in doublings to bound what is left behind.
+      this.stageCapacity = Math.max(count, 2 * this.stageCapacity);
+      this.stageIn = alloc(wasm, this.stageCapacity * inBytes, this.name);
+      this.stageOut = alloc(wasm, this.stageCapacity * outBytes, this.name);
+    }
+    new Uint8Array(wasm.memory.buffer, this.stageIn, count * inBytes).set(inputs);
+    for (let s = 0; s < count; s++) {
+      check(
+        wasm,
+        this.it,
+        wasm.qb_set_input(this.it, 0, this.stageIn + s * inBytes, inBytes),
+        this.name,
+        `setting input 0 of batch sample ${s}`,
+      );
+      check(wasm, this.it, wasm.qb_invoke(this.it), this.name, `invoking batch sample ${s}`);
+      check(
+        wasm,
+        this.it,
+        wasm.qb_get_output(this.it, 0, this.stageOut + s * outBytes, outBytes),
+        this.name,
+        `reading output 0 of batch sample ${s}`,
+      );
+    }
+    return new Uint8Array(wasm.memory.buffer, this.stageOut, count * outBytes).slice();
   }
 
   /** Releases the wasm instance; the interpreter cannot be used afterwards. */
