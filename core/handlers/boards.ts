@@ -60,6 +60,7 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
         bench: p.bench,
         data: p.evalLimit ? (p.data ?? run.datasetSpec ?? undefined) : undefined,
         limit: p.evalLimit,
+        profile: p.profile,
       };
       const jobId = randomUUID();
       const controller = new AbortController();
