@@ -59,10 +59,10 @@ export interface EvaluateBatch {
 /** Per-operator cycles of the loaded model on the board's current input. */
 export interface BoardProfile {
   runs: number;
-  /** Minimum of plain inferences: the whole-inference figure the operators are held against. */
+  /** Fastest plain inference: the whole-inference figure the operators are held against. */
   invokeCycles: number;
   invokeUs: number;
-  /** Minimum of the profiled inferences, the profiler's own counter reads included. */
+  /** Fastest profiled inference, the profiler's own counter reads included. */
   profiledCycles: number;
   ops: ProfileEntry[];
 }

@@ -25,10 +25,10 @@ export interface DeviceProfileOp {
 export interface DeviceProfile {
   runs: number;
   cpuHz: number;
-  /** Minimum cycles of plain inferences: the whole-inference figure. */
+  /** Fastest plain inference: the whole-inference figure. */
   invokeCycles: number;
   invokeUs: number;
-  /** Minimum cycles of profiled inferences, the counter reads included. */
+  /** Fastest profiled inference, the counter reads included; the operators add up to it. */
   profiledCycles: number;
   /** Sum of the per-operator cycles. */
   sumCycles: number;

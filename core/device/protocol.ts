@@ -171,7 +171,7 @@ export interface ProfileEntry {
   outputCount: number;
   /** The first output is a constant stored in the model (no arena). */
   outputConst: boolean;
-  /** Minimum over the profiled runs, the profiler's own counter reads included. */
+  /** In the fastest profiled round, the profiler's own counter read included. */
   cycles: number;
   /** Byte offset of the first output in the arena. */
   outputOffset: number;
@@ -182,10 +182,10 @@ export interface ProfileEntry {
 export interface ProfilePage {
   opCount: number;
   first: number;
-  /** Minimum cycles of plain (unobserved) inferences: the whole-inference figure. */
+  /** Fastest plain (unobserved) inference: the whole-inference figure. */
   invokeCycles: number;
   invokeUs: number;
-  /** Minimum cycles of the profiled inferences, first operator start to last operator end. */
+  /** Fastest profiled inference, first operator start to last operator end: the operators' sum. */
   profiledCycles: number;
   entries: ProfileEntry[];
 }

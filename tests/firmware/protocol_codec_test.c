@@ -20,7 +20,7 @@ static int failures, checks;
 
 static _Alignas(16) uint8_t model[4096];
 static _Alignas(16) uint8_t arena[4096];
-static const qb_board_info info = {"test", "host", 1000, model, sizeof model, arena, sizeof arena, NULL, 0};
+static const qb_board_info info = {"test", "host", 1000, model, sizeof model, arena, sizeof arena, NULL, 0, NULL};
 const qb_board_info *qb_port_board(void) { return &info; }
 uint64_t qb_port_micros(void) { return 0; }
 uint64_t qb_port_cycles(void) { return 0; }

@@ -18,7 +18,7 @@ a URL for a board behind ser2net: tcp://HOST:PORT or rfc2217://HOST:PORT.
   --data SPEC    dataset spec (fashion-mnist:test, idx:IMAGES,LABELS, npz:FILE, ...) or
                  random[:SEED] for seeded inputs without labels
   --limit N      at most N samples
-  --profile      time every operator on the board (minimum over 3 to 50 runs) and print a table
+  --profile      time every operator on the board (fastest of 3 to 50 runs) and print a table
                  of cycles, share and arena placement per operator, with the sum held
                  against the whole inference
   --input-scale S  multiply raw samples by S first (e.g. 0.00392156862745098 for 1/255),
@@ -90,7 +90,7 @@ function profileTable(p: DeviceProfile): string[] {
   // Text columns left, figures right.
   const line = (cells: string[]) => cells.map((cell, c) => (c === 1 || c === 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
   return [
-    `profile   ${p.ops.length} operators, minimum of ${p.runs} runs: ${p.sumCycles} cycles summed, ${p.invokeCycles} for the whole inference (${(p.sumOverWhole * 100).toFixed(1)}%)`,
+    `profile   ${p.ops.length} operators, fastest of ${p.runs} runs: ${p.sumCycles} cycles summed, ${p.invokeCycles} for the whole inference (${(p.sumOverWhole * 100).toFixed(1)}%)`,
     line(head),
     ...rows.map(line),
   ];

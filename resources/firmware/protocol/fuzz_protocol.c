@@ -20,7 +20,7 @@
 static _Alignas(16) uint8_t model[64 * 1024];
 static _Alignas(16) uint8_t arena[64 * 1024];
 static _Alignas(16) uint8_t interpreter[64 * 1024];
-static const qb_board_info info = {"fuzz", "host", 1000000, model, sizeof model, arena, sizeof arena, interpreter, sizeof interpreter};
+static const qb_board_info info = {"fuzz", "host", 1000000, model, sizeof model, arena, sizeof arena, interpreter, sizeof interpreter, NULL};
 static qb_board board;
 static uint64_t clock_us;
 

@@ -407,12 +407,16 @@ static void evaluate(qb_board *b, uint16_t seq, const uint8_t *pl, size_t n) {
 /* Runs after every operator of a profiled invoke: the time since the previous operator
  * ended (or the invoke began) is this operator's, the observer's own few reads included,
  * so the per-operator figures add up to the profiled inference. */
+static uint64_t profile_clock(void) {
+  const qb_board_info *info = qb_port_board();
+  return info->profile_cycles ? info->profile_cycles() : qb_port_cycles();
+}
+
 static void profile_observer(void *context, int32_t op) {
   qb_board *b = (qb_board *)context;
-  uint64_t now = qb_port_cycles();
-  uint64_t d = now - b->profile_stamp;
+  uint64_t now = profile_clock();
+  b->profile_round[op] = now - b->profile_stamp;
   b->profile_stamp = now;
-  if (b->profile_run == 0 || d < b->profile_cycles[op]) b->profile_cycles[op] = d;
 }
 
 static int profile_take(qb_board *b, uint16_t seq, uint32_t runs) {
@@ -429,22 +433,26 @@ static int profile_take(qb_board *b, uint16_t seq, uint32_t runs) {
   b->profile_ops = 0;
   qb_status st = QB_OK;
   uint64_t invoke_cycles = 0, invoke_us = 0, total = 0;
-  /* Minimum over runs on both sides: the figure least disturbed by whatever else the CPU
-   * does (a host's other processes, an interrupt); under QEMU every run is the same. */
+  /* The fastest round on both sides: the one least disturbed by whatever else the CPU does
+   * (a host's other processes, an interrupt); under QEMU every round is the same. The
+   * operators are those of the fastest profiled round, so they add up to its total (a sum
+   * of per-operator minima from different rounds would undercount on a noisy machine). */
   for (uint32_t r = 0; r < runs && st == QB_OK; r++) {
-    uint64_t c0 = qb_port_cycles(), u0 = qb_port_micros();
+    uint64_t c0 = profile_clock(), u0 = qb_port_micros();
     st = qb_invoke(interp(b));
-    uint64_t c = qb_port_cycles() - c0, u = qb_port_micros() - u0;
+    uint64_t c = profile_clock() - c0, u = qb_port_micros() - u0;
     if (r == 0 || c < invoke_cycles) invoke_cycles = c;
     if (r == 0 || u < invoke_us) invoke_us = u;
     if (st != QB_OK) break;
-    b->profile_run = r;
     qb_set_op_observer(interp(b), profile_observer, b);
-    b->profile_stamp = c0 = qb_port_cycles();
+    b->profile_stamp = c0 = profile_clock();
     st = qb_invoke(interp(b));
     c = b->profile_stamp - c0;
     qb_set_op_observer(interp(b), NULL, NULL);
-    if (r == 0 || c < total) total = c;
+    if (st == QB_OK && (r == 0 || c < total)) {
+      total = c;
+      memcpy(b->profile_cycles, b->profile_round, (size_t)ops * sizeof b->profile_cycles[0]);
+    }
   }
   if (st != QB_OK) { respond_runtime_error(b, QB_CMD_PROFILE, seq, st); return 0; }
   b->profile_ops = (uint16_t)ops;

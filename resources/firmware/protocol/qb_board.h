@@ -65,13 +65,13 @@ typedef struct {
   uint64_t bench_cycles[QB_BENCHMARK_CAPACITY];
   uint64_t bench_us[QB_BENCHMARK_CAPACITY];
 
-  /* The last PROFILE: per-operator minimum cycles over its runs, kept so a client whose
-   * frame cannot hold every operator can page through it. Zero ops: none taken. */
+  /* The last PROFILE: per-operator cycles of its fastest profiled round, kept so a client
+   * whose frame cannot hold every operator can page through it. Zero ops: none taken. */
   uint16_t profile_ops, profile_runs;
   uint64_t profile_invoke_cycles, profile_invoke_us, profile_total_cycles;
   uint64_t profile_cycles[QB_PROFILE_CAPACITY];
+  uint64_t profile_round[QB_PROFILE_CAPACITY]; /* the round being recorded */
   uint64_t profile_stamp; /* counter at the end of the previous operator */
-  uint32_t profile_run;   /* run being recorded */
 } qb_board;
 
 /* Clears all state (model included) and announces the board with a BOOT event. */
