@@ -3,7 +3,7 @@ import { z } from 'zod';
 // which reaches them through this file.
 import type { Histogram as WeightHistogram } from '../model/histogram';
 import type { ListRunsResult, ParetoResult, RunComparison, RunDetail } from '../store/index';
-export type { ListRunsResult, ParetoResult, RunComparison, RunDetail, RunSummary, StoredLayer } from '../store/index';
+export type { DeviceProfile, DeviceProfileOp, DeviceRunRecord, ListRunsResult, ParetoResult, RunComparison, RunDetail, RunSummary, StoredLayer } from '../store/index';
 import type { EventName, MethodName } from './methods';
 
 /**
@@ -195,6 +195,8 @@ export const contract = {
         /** Evaluate on the run's own test data (or `data`) for at most this many samples. */
         evalLimit: z.number().int().min(1).optional(),
         data: DatasetSpec.optional(),
+        /** Time every operator on the board (PROFILE) and keep the profile with the device run. */
+        profile: z.boolean().optional(),
       })
       .strict(),
     result: trusted<JobStarted>(),

@@ -11,12 +11,14 @@ import {
   parseBenchmark,
   parseHello,
   parseModelInfo,
+  parseProfile,
   PayloadReader,
   PROTOCOL_VERSION,
   u32le,
   type BenchmarkResult,
   type HelloInfo,
   type ModelInfo,
+  type ProfileEntry,
 } from './protocol';
 import type { Transport, TransportOptions } from './transport';
 import { sendChunks, type ChunkLink, type UploadOptions } from './upload';
@@ -52,6 +54,17 @@ export interface EvaluateBatch {
   us: number;
   /** One buffer per sample: all outputs concatenated. */
   outputs: Uint8Array[];
+}
+
+/** Per-operator cycles of the loaded model on the board's current input. */
+export interface BoardProfile {
+  runs: number;
+  /** Fastest plain inference: the whole-inference figure the operators are held against. */
+  invokeCycles: number;
+  invokeUs: number;
+  /** Fastest profiled inference, the profiler's own counter reads included. */
+  profiledCycles: number;
+  ops: ProfileEntry[];
 }
 
 export interface BoardOptions extends TransportOptions, RequestOptions {}
@@ -154,6 +167,7 @@ export class Board {
       name === 'NO_RUNTIME' ? 'flash a bench firmware built with the inference runtime'
       : name === 'NO_MODEL' || name === 'NO_UPLOAD' ? 'the board may have reset: push the model again'
       : name === 'TOO_BIG' || name === 'ARENA_TOO_SMALL' ? 'compress the model further or use a board with more memory'
+      : name === 'UNKNOWN_COMMAND' ? 'the board runs older firmware: flash the current bench firmware'
       : 'see docs/protocol.md for the error codes';
     return new DeviceError(`BOARD_${name}`, `board on ${this.port} refused ${commandName[type] ?? type}: ${message}`, { hint });
   }
@@ -274,6 +288,43 @@ export class Board {
     new DataView(payload.buffer).setUint16(0, warmup, true);
     new DataView(payload.buffer).setUint16(2, runs, true);
     return parseBenchmark(await this.request(Command.benchmark, payload, { timeoutMs: 2000 + 3 * expectedMs, retries: 1, ...options }));
+  }
+
+  /**
+   * Profiles `runs` inferences per operator (PROFILE from operator 0), then pages through
+   * the rest when the board's frame cannot hold every operator at once.
+   */
+  async profile(runs?: number, options: RequestOptions = {}): Promise<BoardProfile> {
+    if (runs !== undefined && (!Number.isInteger(runs) || runs < 1 || runs > BENCHMARK_MAX_RUNS)) {
+      throw new DeviceError('DEVICE_BAD_ARGUMENT', `profile runs must be 1 to ${BENCHMARK_MAX_RUNS}, got ${runs}`, { hint: 'profile with a few runs, e.g. 5' });
+    }
+    const started = performance.now();
+    const one = await this.invoke();
+    // An emulated board's microseconds are not the host's: wait by the wall clock too.
+    const invokeMs = Math.max(one.us / 1000, performance.now() - started);
+    // Without a count: about 0.2 s of board time, at least 3 and at most 50 runs. Minima
+    // over more runs shed more of a host's scheduling noise; under QEMU every run is equal.
+    runs ??= Math.max(3, Math.min(50, Math.floor(200_000 / Math.max(1, one.us))));
+    // A profiled run and a plain run per round.
+    const expectedMs = 2 * runs * invokeMs;
+    const ask = (first: number) => {
+      const payload = new Uint8Array(4);
+      new DataView(payload.buffer).setUint16(0, first, true);
+      new DataView(payload.buffer).setUint16(2, runs, true);
+      return payload;
+    };
+    const page = parseProfile(await this.request(Command.profile, ask(0), { timeoutMs: 2000 + 3 * expectedMs, retries: 1, ...options }));
+    const ops = [...page.entries];
+    while (ops.length < page.opCount) {
+      const next = parseProfile(await this.request(Command.profile, ask(ops.length), options));
+      if (next.first !== ops.length || next.entries.length === 0) {
+        throw new DeviceError('DEVICE_PROTOCOL', `board on ${this.port} answered PROFILE from operator ${next.first} with ${next.entries.length} operators when asked from ${ops.length}`, {
+          hint: 'the firmware and this client disagree on the PROFILE layout; update the firmware',
+        });
+      }
+      ops.push(...next.entries);
+    }
+    return { runs, invokeCycles: page.invokeCycles, invokeUs: page.invokeUs, profiledCycles: page.profiledCycles, ops };
   }
 
   /** Runs samples (each: all inputs' bytes concatenated) in as few frames as fit. */

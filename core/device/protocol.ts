@@ -20,6 +20,7 @@ export const Command = {
   benchmark: 0x08,
   evaluate: 0x09,
   reset: 0x0a,
+  profile: 0x0b,
   boot: 0x7f,
 } as const;
 
@@ -160,6 +161,53 @@ export function parseBenchmark(payload: Uint8Array): BenchmarkResult {
   const stats = (): TimingStats => ({ min: r.u64(), median: r.u64(), p95: r.u64(), max: r.u64() });
   const cycles = stats();
   return { runs, cycles, us: stats() };
+}
+
+/** One operator of a PROFILE answer, in execution order. */
+export interface ProfileEntry {
+  index: number;
+  /** TFLite builtin operator code. */
+  code: number;
+  outputCount: number;
+  /** The first output is a constant stored in the model (no arena). */
+  outputConst: boolean;
+  /** In the fastest profiled round, the profiler's own counter read included. */
+  cycles: number;
+  /** Byte offset of the first output in the arena. */
+  outputOffset: number;
+  outputBytes: number;
+}
+
+/** One PROFILE answer: a page of operators and the whole-inference figures. */
+export interface ProfilePage {
+  opCount: number;
+  first: number;
+  /** Fastest plain (unobserved) inference: the whole-inference figure. */
+  invokeCycles: number;
+  invokeUs: number;
+  /** Fastest profiled inference, first operator start to last operator end: the operators' sum. */
+  profiledCycles: number;
+  entries: ProfileEntry[];
+}
+
+export const PROFILE_HEADER_BYTES = 30;
+export const PROFILE_ENTRY_BYTES = 20;
+
+export function parseProfile(payload: Uint8Array): ProfilePage {
+  const r = new PayloadReader(payload, 'PROFILE');
+  const opCount = r.u16();
+  const first = r.u16();
+  const count = r.u16();
+  const invokeCycles = r.u64();
+  const invokeUs = r.u64();
+  const profiledCycles = r.u64();
+  const entries = Array.from({ length: count }, (_, k): ProfileEntry => {
+    const code = r.u16();
+    const outputCount = r.u8();
+    const outputConst = r.u8() === 1;
+    return { index: first + k, code, outputCount, outputConst, cycles: r.u64(), outputOffset: r.u32(), outputBytes: r.u32() };
+  });
+  return { opCount, first, invokeCycles, invokeUs, profiledCycles, entries };
 }
 
 export function u32le(...values: number[]): Uint8Array {

@@ -5,6 +5,7 @@ import { Board } from './board';
 import { DeviceError } from './errors';
 import type { HelloInfo } from './protocol';
 import { argmax, oneHot, OutputComparer, type OutputComparison } from './metrics';
+import { profileOnBoard, type DeviceProfile } from './profile';
 
 export interface PushOptions {
   /** Serial path or tcp:// / rfc2217:// URL. */
@@ -14,6 +15,8 @@ export interface PushOptions {
   /** Timed runs of BENCHMARK (1 to 1000). */
   bench?: number;
   warmup?: number;
+  /** Per-operator cycles (PROFILE) after the benchmark and evaluation: true picks the run count from the board's speed. */
+  profile?: boolean | number;
   /** Evaluate on a dataset spec (core/data), or `random[:SEED]` for seeded inputs without labels. */
   data?: string;
   limit?: number;
@@ -67,6 +70,7 @@ export interface PushResult {
     deviceVsDesktop: OutputComparison;
     deviceVsTruth: (OutputComparison & { acc: number }) | null;
   };
+  profile?: DeviceProfile;
 }
 
 const BATCH = 100;
@@ -114,6 +118,15 @@ export async function pushModel(options: PushOptions): Promise<PushResult> {
       log(`benchmark: median ${b.us.median} µs, ${b.cycles.median} cycles over ${b.runs} runs`);
     }
     if (options.data) result.eval = await evaluateOnBoard(board, bytes, options, log, progress);
+    if (options.profile) {
+      // Last, so the board's input is a real sample when there was an evaluation.
+      checkAborted(options.signal, board.port);
+      progress('profile', null);
+      result.profile = await profileOnBoard(board, bytes, options.model, options.profile === true ? undefined : options.profile);
+      progress('profile', 1);
+      const p = result.profile;
+      log(`profile: ${p.ops.length} operators, ${p.sumCycles} cycles summed, ${p.invokeCycles} for the whole inference (${(100 * p.sumOverWhole).toFixed(1)}%)`);
+    }
     return result;
   } finally {
     await board.close();

@@ -75,6 +75,7 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
         bench: p.bench,
         data: p.evalLimit ? (data ?? run.datasetSpec ?? undefined) : undefined,
         limit: p.evalLimit,
+        profile: p.profile,
       };
       const jobId = randomUUID();
       const controller = new AbortController();

@@ -12,6 +12,7 @@ export interface PushJobParams {
   bench?: number;
   data?: string;
   limit?: number;
+  profile?: boolean;
 }
 
 export interface PushJobResult {
@@ -29,6 +30,7 @@ export async function pushJob(ctx: Omit<JobContext<PushJobParams>, 'publish'>, s
       bench: p.bench,
       data: p.data,
       limit: p.limit,
+      profile: p.profile,
       signal: ctx.signal,
       onLog: (line) => ctx.log(line),
       onProgress: (stage, fraction) => ctx.progress(stage, fraction),
@@ -48,7 +50,9 @@ export async function pushJob(ctx: Omit<JobContext<PushJobParams>, 'publish'>, s
       modelBytes: result.model.bytes,
       uploadSeconds: result.upload.seconds,
       uploadBytesPerSecond: result.upload.bytesPerSecond,
-      details: JSON.parse(JSON.stringify(result)),
+      profile: result.profile,
+      // The profile has its own table; the rest of the result is kept as it came.
+      details: JSON.parse(JSON.stringify({ ...result, profile: undefined })),
     });
     return { deviceRunId, result };
   } catch (error) {

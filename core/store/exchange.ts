@@ -3,6 +3,7 @@ import type { ArtifactFiles } from './artifacts';
 import { sha256Hex } from './artifacts';
 import type { Db } from './db';
 import { StoreError } from './errors';
+import { writeDeviceProfile } from './device-profile';
 import { nowIso, toJsonText } from './rows';
 import { getRunDetail } from './queries/detail';
 import { whereFor } from './queries/list';
@@ -37,6 +38,29 @@ const boardKey = z.object({
   port: z.string(),
   cpu: z.string().nullable(),
   clockHz: z.number().nullable(),
+});
+
+const deviceProfile = z.object({
+  runs: z.number(),
+  cpuHz: z.number(),
+  invokeCycles: z.number(),
+  invokeUs: z.number(),
+  profiledCycles: z.number(),
+  sumCycles: z.number(),
+  sumOverWhole: z.number(),
+  ops: z.array(
+    z.object({
+      index: z.number(),
+      op: z.string(),
+      output: z.string(),
+      cycles: z.number(),
+      us: z.number(),
+      share: z.number(),
+      macs: z.number(),
+      outputOffset: z.number().nullable(),
+      outputBytes: z.number(),
+    }),
+  ),
 });
 
 const exportedRun = z.object({
@@ -104,6 +128,8 @@ const exportedRun = z.object({
       modelBytes: n,
       uploadSeconds: n,
       uploadBytesPerSecond: n,
+      // Absent in exports written before device profiles were kept.
+      profile: deviceProfile.nullable().optional(),
       details: json,
       createdAt: z.string(),
     }),
@@ -302,35 +328,38 @@ export function mergeExport(
           if (db.prepare('SELECT 1 FROM device_runs WHERE uuid = ?').get(dr.uuid) !== undefined)
             continue;
           const boardId = boardIdFor(db, dr.board);
-          db.prepare(
-            `INSERT INTO device_runs (uuid, run_id, board_id, status, error,
+          const added = db
+            .prepare(
+              `INSERT INTO device_runs (uuid, run_id, board_id, status, error,
                latency_min_us, latency_median_us, latency_p95_us, latency_max_us,
                cycles_min, cycles_median, cycles_p95, cycles_max, accuracy, agreement,
                arena_bytes, model_bytes, upload_seconds, upload_bytes_per_second, metrics, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          ).run(
-            dr.uuid,
-            runId,
-            boardId,
-            dr.status,
-            dr.error,
-            dr.latencyUs?.min ?? null,
-            dr.latencyUs?.median ?? null,
-            dr.latencyUs?.p95 ?? null,
-            dr.latencyUs?.max ?? null,
-            dr.cycles?.min ?? null,
-            dr.cycles?.median ?? null,
-            dr.cycles?.p95 ?? null,
-            dr.cycles?.max ?? null,
-            dr.accuracy,
-            dr.agreement,
-            dr.arenaBytes,
-            dr.modelBytes,
-            dr.uploadSeconds,
-            dr.uploadBytesPerSecond,
-            toJsonText(dr.details),
-            dr.createdAt,
-          );
+            )
+            .run(
+              dr.uuid,
+              runId,
+              boardId,
+              dr.status,
+              dr.error,
+              dr.latencyUs?.min ?? null,
+              dr.latencyUs?.median ?? null,
+              dr.latencyUs?.p95 ?? null,
+              dr.latencyUs?.max ?? null,
+              dr.cycles?.min ?? null,
+              dr.cycles?.median ?? null,
+              dr.cycles?.p95 ?? null,
+              dr.cycles?.max ?? null,
+              dr.accuracy,
+              dr.agreement,
+              dr.arenaBytes,
+              dr.modelBytes,
+              dr.uploadSeconds,
+              dr.uploadBytesPerSecond,
+              toJsonText(dr.details),
+              dr.createdAt,
+            );
+          if (dr.profile) writeDeviceProfile(db, Number(added.lastInsertRowid), dr.profile);
           result.deviceRunsAdded++;
         }
       }

@@ -1,6 +1,7 @@
 import type {
   BoardRecord,
   DatasetRecord,
+  DeviceProfile,
   DeviceRunRecord,
   Json,
   LatencyStats,
@@ -12,7 +13,7 @@ import type {
 
 /** Row shapes as SQLite returns them, and their conversion to the domain types. */
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
 export function parseJson(text: unknown): Json {
   return typeof text === 'string' ? (JSON.parse(text) as Json) : null;
@@ -125,7 +126,11 @@ function stats(r: Row, prefix: string, suffix: string): LatencyStats | null {
   };
 }
 
-export function toDeviceRun(r: Row, board: BoardRecord): DeviceRunRecord {
+export function toDeviceRun(
+  r: Row,
+  board: BoardRecord,
+  profile: DeviceProfile | null,
+): DeviceRunRecord {
   return {
     id: Number(r.id),
     uuid: String(r.uuid),
@@ -141,6 +146,7 @@ export function toDeviceRun(r: Row, board: BoardRecord): DeviceRunRecord {
     modelBytes: num(r.model_bytes),
     uploadSeconds: num(r.upload_seconds),
     uploadBytesPerSecond: num(r.upload_bytes_per_second),
+    profile,
     details: parseJson(r.metrics),
     createdAt: String(r.created_at),
   };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ArtifactFiles, unlinkIfPresent } from './artifacts';
 import { DB_FILE_NAME, openDatabase, schemaVersionOf, type Db } from './db';
 import { StoreError, invalidInput, runNotFound, translateWriteError } from './errors';
+import { writeDeviceProfile } from './device-profile';
 import { nowIso, toBoard, toDataset, toJsonText, toModel } from './rows';
 import { listRuns } from './queries/list';
 import { getRunDetail, resolveRunId } from './queries/detail';
@@ -247,44 +248,48 @@ export class Store {
         'Use succeeded, failed or cancelled',
       );
     }
-    return this.write(() => {
-      this.requireRun(input.runId);
-      const l = input.latencyUs;
-      const c = input.cycles;
-      return Number(
-        this.db
-          .prepare(
-            `INSERT INTO device_runs (uuid, run_id, board_id, status, error,
-               latency_min_us, latency_median_us, latency_p95_us, latency_max_us,
-               cycles_min, cycles_median, cycles_p95, cycles_max, accuracy, agreement,
-               arena_bytes, model_bytes, upload_seconds, upload_bytes_per_second, metrics, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            input.uuid ?? randomUUID(),
-            input.runId,
-            input.boardId,
-            input.status,
-            input.error ?? null,
-            l?.min ?? null,
-            l?.median ?? null,
-            l?.p95 ?? null,
-            l?.max ?? null,
-            c?.min ?? null,
-            c?.median ?? null,
-            c?.p95 ?? null,
-            c?.max ?? null,
-            input.accuracy ?? null,
-            input.agreement ?? null,
-            input.arenaBytes ?? null,
-            input.modelBytes ?? null,
-            input.uploadSeconds ?? null,
-            input.uploadBytesPerSecond ?? null,
-            toJsonText(input.details),
-            nowIso(),
-          ).lastInsertRowid,
-      );
-    });
+    return this.write(() =>
+      this.db.transaction(() => {
+        this.requireRun(input.runId);
+        const l = input.latencyUs;
+        const c = input.cycles;
+        const id = Number(
+          this.db
+            .prepare(
+              `INSERT INTO device_runs (uuid, run_id, board_id, status, error,
+                 latency_min_us, latency_median_us, latency_p95_us, latency_max_us,
+                 cycles_min, cycles_median, cycles_p95, cycles_max, accuracy, agreement,
+                 arena_bytes, model_bytes, upload_seconds, upload_bytes_per_second, metrics, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(
+              input.uuid ?? randomUUID(),
+              input.runId,
+              input.boardId,
+              input.status,
+              input.error ?? null,
+              l?.min ?? null,
+              l?.median ?? null,
+              l?.p95 ?? null,
+              l?.max ?? null,
+              c?.min ?? null,
+              c?.median ?? null,
+              c?.p95 ?? null,
+              c?.max ?? null,
+              input.accuracy ?? null,
+              input.agreement ?? null,
+              input.arenaBytes ?? null,
+              input.modelBytes ?? null,
+              input.uploadSeconds ?? null,
+              input.uploadBytesPerSecond ?? null,
+              toJsonText(input.details),
+              nowIso(),
+            ).lastInsertRowid,
+        );
+        if (input.profile) writeDeviceProfile(this.db, id, input.profile);
+        return id;
+      }).immediate(),
+    );
   }
 
   addTags(id: number, tags: string[]): void {

@@ -153,6 +153,35 @@ export interface LatencyStats {
   max: number;
 }
 
+/** One operator of a device profile, in execution order. */
+export interface DeviceProfileOp {
+  index: number;
+  /** TFLite builtin name, e.g. CONV_2D. */
+  op: string;
+  /** The operator's first output tensor in the .tflite, which carries its layer's name. */
+  output: string;
+  cycles: number;
+  us: number;
+  /** Fraction of the summed cycles (derived when read back). */
+  share: number;
+  macs: number;
+  /** Arena byte offset of the first output; null for a constant output. */
+  outputOffset: number | null;
+  outputBytes: number;
+}
+
+/** Per-operator cycles on the board and the whole inference they are held against. */
+export interface DeviceProfile {
+  runs: number;
+  cpuHz: number;
+  invokeCycles: number;
+  invokeUs: number;
+  profiledCycles: number;
+  sumCycles: number;
+  sumOverWhole: number;
+  ops: DeviceProfileOp[];
+}
+
 export interface DeviceRunInput {
   runId: number;
   boardId: number;
@@ -168,6 +197,7 @@ export interface DeviceRunInput {
   modelBytes?: number;
   uploadSeconds?: number;
   uploadBytesPerSecond?: number;
+  profile?: DeviceProfile;
   details?: Json;
   uuid?: string;
 }
@@ -187,6 +217,7 @@ export interface DeviceRunRecord {
   modelBytes: number | null;
   uploadSeconds: number | null;
   uploadBytesPerSecond: number | null;
+  profile: DeviceProfile | null;
   details: Json;
   createdAt: string;
 }

@@ -20,7 +20,7 @@ static int failures, checks;
 
 static _Alignas(16) uint8_t model[4096];
 static _Alignas(16) uint8_t arena[4096];
-static const qb_board_info info = {"test", "host", 1000, model, sizeof model, arena, sizeof arena, NULL, 0};
+static const qb_board_info info = {"test", "host", 1000, model, sizeof model, arena, sizeof arena, NULL, 0, NULL};
 const qb_board_info *qb_port_board(void) { return &info; }
 uint64_t qb_port_micros(void) { return 0; }
 uint64_t qb_port_cycles(void) { return 0; }
@@ -144,6 +144,12 @@ static void test_board_framing(void) {
   n = frame(1, 0x55, 12, 0, NULL, 0, wire);
   qb_board_feed(&board, wire, n);
   CHECK(next_packet(&at, &p) == 1 && (p.flags & QB_FLAG_ERROR) && p.payload[0] == QB_PERR_UNKNOWN_COMMAND);
+
+  /* PROFILE is an inference command: this build has no runtime and says so. */
+  uint8_t profile_req[4] = {0, 0, 3, 0};
+  n = frame(1, QB_CMD_PROFILE, 13, 0, profile_req, 4, wire);
+  qb_board_feed(&board, wire, n);
+  CHECK(next_packet(&at, &p) == 1 && p.type == QB_CMD_PROFILE && (p.flags & QB_FLAG_ERROR) && p.payload[0] == QB_PERR_NO_RUNTIME);
 }
 
 static void test_upload_window(void) {

@@ -1,3 +1,4 @@
+import type { DeviceProfile } from '../../device/profile';
 import { pushModel, type PushResult } from '../../device/push';
 import { numberOption, stringOption, UsageError } from '../args';
 import type { CliCommand } from '../command';
@@ -6,7 +7,7 @@ import { emit } from '../output';
 export const pushCommand: CliCommand = {
   name: 'push',
   usage: `Usage: quantbench push MODEL.tflite --port PORT|URL [--bench N] [--eval --data SPEC --limit N]
-                       [--input-scale S] [--baud N] [--json]
+                       [--profile] [--input-scale S] [--baud N] [--json]
 
 PORT is a serial path (/dev/ttyACM0, COM3, the path \`quantbench board virtual\` prints) or
 a URL for a board behind ser2net: tcp://HOST:PORT or rfc2217://HOST:PORT.
@@ -17,6 +18,9 @@ a URL for a board behind ser2net: tcp://HOST:PORT or rfc2217://HOST:PORT.
   --data SPEC    dataset spec (fashion-mnist:test, idx:IMAGES,LABELS, npz:FILE, ...) or
                  random[:SEED] for seeded inputs without labels
   --limit N      at most N samples
+  --profile      time every operator on the board (fastest of 3 to 50 runs) and print a table
+                 of cycles, share and arena placement per operator, with the sum held
+                 against the whole inference
   --input-scale S  multiply raw samples by S first (e.g. 0.00392156862745098 for 1/255),
                  as for \`quantbench compress\`
   --baud N       serial baud rate (default 115200)`,
@@ -38,6 +42,7 @@ a URL for a board behind ser2net: tcp://HOST:PORT or rfc2217://HOST:PORT.
       limit: numberOption(ctx.options, 'limit'),
       inputScale: numberOption(ctx.options, 'input-scale'),
       baudRate: numberOption(ctx.options, 'baud'),
+      profile: ctx.options.profile === true,
       onLog: ctx.json ? undefined : (line) => ctx.stderr.write(line + '\n'),
     });
     emit(ctx, result, () => describe(result));
@@ -71,5 +76,22 @@ function describe(r: PushResult): string {
     }
     lines.push(`latency   mean ${e.meanUs.toFixed(0)} µs per sample (${e.meanCycles.toFixed(0)} cycles) during evaluation`);
   }
+  if (r.profile) lines.push(...profileTable(r.profile));
   return lines.join('\n');
+}
+
+function profileTable(p: DeviceProfile): string[] {
+  const rows = p.ops.map((o) => [
+    String(o.index), o.op, o.output, String(o.cycles), o.us.toFixed(1), `${(o.share * 100).toFixed(1)}%`,
+    o.outputOffset === null ? 'const' : String(o.outputOffset), String(o.outputBytes),
+  ]);
+  const head = ['#', 'op', 'output', 'cycles', 'µs', 'share', 'arena at', 'bytes'];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
+  // Text columns left, figures right.
+  const line = (cells: string[]) => cells.map((cell, c) => (c === 1 || c === 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+  return [
+    `profile   ${p.ops.length} operators, fastest of ${p.runs} runs: ${p.sumCycles} cycles summed, ${p.invokeCycles} for the whole inference (${(p.sumOverWhole * 100).toFixed(1)}%)`,
+    line(head),
+    ...rows.map(line),
+  ];
 }

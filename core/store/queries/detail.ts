@@ -11,6 +11,7 @@ import {
   toModel,
   toRunSummary,
 } from '../rows';
+import { readDeviceProfile } from '../device-profile';
 import type { DeviceRunRecord, RunArtifactRecord, RunDetail, StoredLayer } from '../types';
 
 type Row = Record<string, unknown>;
@@ -64,7 +65,7 @@ export function deviceRunsOf(db: Db, runId: number): DeviceRunRecord[] {
           .map(([k, v]) => [k.slice(2), v]),
       ),
     );
-    return toDeviceRun(r, board);
+    return toDeviceRun(r, board, readDeviceProfile(db, r, board.clockHz ?? 0));
   });
 }
 

@@ -23,6 +23,10 @@ typedef struct {
   uint32_t arena_capacity;
   void *interpreter;    /* room for the runtime's qb_interpreter, 16-byte aligned */
   uint32_t interpreter_capacity; /* checked against qb_interpreter_size() */
+  /* Optional (NULL: qb_port_cycles): the counter PROFILE times operators and the whole
+   * inference with, in cycles at cpu_hz. A host board counts its own thread's CPU time
+   * here so that other processes on a shared machine do not land inside an operator. */
+  uint64_t (*profile_cycles)(void);
 } qb_board_info;
 
 const qb_board_info *qb_port_board(void);

@@ -65,6 +65,25 @@ qb_status qb_set_input(qb_interpreter *it, int32_t index, const void *data, size
 qb_status qb_invoke(qb_interpreter *it);
 qb_status qb_get_output(const qb_interpreter *it, int32_t index, void *data, size_t bytes);
 
+/* One operator of the loaded graph, in execution order: what a per-layer profile reports
+ * beside its time. Output offset and size are the first output's place in the arena. */
+typedef struct {
+  int32_t code;            /* TFLite builtin operator code */
+  int32_t output_count;
+  uint32_t output_offset;  /* byte offset in the arena; 0 for a constant output */
+  uint32_t output_bytes;
+  int32_t output_const;    /* 1 when the first output is a constant (lives in the model) */
+} qb_op_info;
+
+int32_t qb_op_count(const qb_interpreter *it);
+qb_status qb_get_op_info(const qb_interpreter *it, int32_t index, qb_op_info *info);
+
+/* Optional observer called by qb_invoke after each operator with its index (e.g. to read a
+ * cycle counter). Off (NULL) by default and cleared by qb_load; while it is off qb_invoke
+ * runs the plain loop, so ordinary inference pays nothing for it. */
+typedef void (*qb_op_observer)(void *context, int32_t op_index);
+void qb_set_op_observer(qb_interpreter *it, qb_op_observer observer, void *context);
+
 /* Number of operators and the builtin op codes the runtime supports (for "hello"). */
 int32_t qb_supported_ops(const int32_t **codes);
 

@@ -20,7 +20,7 @@
 static _Alignas(16) uint8_t model[64 * 1024];
 static _Alignas(16) uint8_t arena[64 * 1024];
 static _Alignas(16) uint8_t interpreter[64 * 1024];
-static const qb_board_info info = {"fuzz", "host", 1000000, model, sizeof model, arena, sizeof arena, interpreter, sizeof interpreter};
+static const qb_board_info info = {"fuzz", "host", 1000000, model, sizeof model, arena, sizeof arena, interpreter, sizeof interpreter, NULL};
 static qb_board board;
 static uint64_t clock_us;
 
@@ -94,6 +94,13 @@ static void upload_and_run(const uint8_t *data, size_t size) {
   send(QB_CMD_BENCHMARK, seq++, bench, 4);
   uint8_t eval[2] = {1, 0};
   send(QB_CMD_EVALUATE, seq++, eval, 2);
+  /* A profile, then its pages: with 1 KB frames a model past 49 operators needs several. */
+  uint8_t profile[4] = {0, 0, 2, 0};
+  send(QB_CMD_PROFILE, seq++, profile, 4);
+  for (uint16_t first = 1; first < 200; first += 48) {
+    uint8_t page[4] = {(uint8_t)first, (uint8_t)(first >> 8), 1, 0};
+    send(QB_CMD_PROFILE, seq++, page, 4);
+  }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

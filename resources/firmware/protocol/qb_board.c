@@ -114,6 +114,7 @@ void qb_board_init(qb_board *b) {
   b->model_fits = 0;
   b->reset_requested = 0;
   b->frames_ok = b->frames_dropped = 0;
+  b->profile_ops = 0;
   /* A lone delimiter first: whatever text came before (a boot banner) ends here as a
    * discarded frame instead of running into the BOOT event. */
   static const uint8_t delimiter = 0;
@@ -130,6 +131,7 @@ static void upload_begin(qb_board *b, uint16_t seq, const uint8_t *pl, size_t n)
   uint32_t size = get32(pl), crc = get32(pl + 4);
   b->model_loaded = 0;
   b->upload_active = 0;
+  b->profile_ops = 0;
   if (size > info->model_capacity) {
     char msg[96], *m = msg;
     m = fmt_str(m, "model of ");
@@ -401,6 +403,112 @@ static void evaluate(qb_board *b, uint16_t seq, const uint8_t *pl, size_t n) {
 }
 #endif
 
+#ifdef QB_HAVE_RUNTIME
+/* Runs after every operator of a profiled invoke: the time since the previous operator
+ * ended (or the invoke began) is this operator's, the observer's own few reads included,
+ * so the per-operator figures add up to the profiled inference. */
+static uint64_t profile_clock(void) {
+  const qb_board_info *info = qb_port_board();
+  return info->profile_cycles ? info->profile_cycles() : qb_port_cycles();
+}
+
+static void profile_observer(void *context, int32_t op) {
+  qb_board *b = (qb_board *)context;
+  uint64_t now = profile_clock();
+  b->profile_round[op] = now - b->profile_stamp;
+  b->profile_stamp = now;
+}
+
+static int profile_take(qb_board *b, uint16_t seq, uint32_t runs) {
+  int32_t ops = qb_op_count(interp(b));
+  if (ops > QB_PROFILE_CAPACITY) {
+    char msg[96], *m = msg;
+    m = fmt_str(m, "model has ");
+    m = fmt_u32(m, (uint32_t)ops);
+    m = fmt_str(m, " operators, this board profiles at most ");
+    fmt_u32(m, QB_PROFILE_CAPACITY);
+    respond_error(b, QB_CMD_PROFILE, seq, QB_PERR_RUNTIME, msg, NULL);
+    return 0;
+  }
+  b->profile_ops = 0;
+  qb_status st = QB_OK;
+  uint64_t invoke_cycles = 0, invoke_us = 0, total = 0;
+  /* The fastest round on both sides: the one least disturbed by whatever else the CPU does
+   * (a host's other processes, an interrupt); under QEMU every round is the same. The
+   * operators are those of the fastest profiled round, so they add up to its total (a sum
+   * of per-operator minima from different rounds would undercount on a noisy machine). */
+  for (uint32_t r = 0; r < runs && st == QB_OK; r++) {
+    uint64_t c0 = profile_clock(), u0 = qb_port_micros();
+    st = qb_invoke(interp(b));
+    uint64_t c = profile_clock() - c0, u = qb_port_micros() - u0;
+    if (r == 0 || c < invoke_cycles) invoke_cycles = c;
+    if (r == 0 || u < invoke_us) invoke_us = u;
+    if (st != QB_OK) break;
+    qb_set_op_observer(interp(b), profile_observer, b);
+    b->profile_stamp = c0 = profile_clock();
+    st = qb_invoke(interp(b));
+    c = b->profile_stamp - c0;
+    qb_set_op_observer(interp(b), NULL, NULL);
+    if (st == QB_OK && (r == 0 || c < total)) {
+      total = c;
+      memcpy(b->profile_cycles, b->profile_round, (size_t)ops * sizeof b->profile_cycles[0]);
+    }
+  }
+  if (st != QB_OK) { respond_runtime_error(b, QB_CMD_PROFILE, seq, st); return 0; }
+  b->profile_ops = (uint16_t)ops;
+  b->profile_runs = (uint16_t)runs;
+  b->profile_invoke_cycles = invoke_cycles;
+  b->profile_invoke_us = invoke_us;
+  b->profile_total_cycles = total;
+  return 1;
+}
+
+static void profile(qb_board *b, uint16_t seq, const uint8_t *pl, size_t n) {
+  if (!need_model(b, QB_CMD_PROFILE, seq)) return;
+  if (n != 4) { respond_error(b, QB_CMD_PROFILE, seq, QB_PERR_BAD_PAYLOAD, "PROFILE needs first and runs", NULL); return; }
+  uint32_t first = get16(pl), runs = get16(pl + 2);
+  if (first == 0) {
+    if (runs == 0 || runs > QB_BENCHMARK_CAPACITY) {
+      char msg[48], *m = msg;
+      m = fmt_str(m, "runs must be 1 to ");
+      fmt_u32(m, QB_BENCHMARK_CAPACITY);
+      respond_error(b, QB_CMD_PROFILE, seq, QB_PERR_BAD_PAYLOAD, msg, NULL);
+      return;
+    }
+    if (!profile_take(b, seq, runs)) return;
+  } else if (b->profile_ops == 0) {
+    respond_error(b, QB_CMD_PROFILE, seq, QB_PERR_BAD_PAYLOAD, "no profile taken yet: ask for operator 0 first", NULL);
+    return;
+  } else if (first >= b->profile_ops) {
+    char msg[64], *m = msg;
+    m = fmt_str(m, "first operator must be below ");
+    fmt_u32(m, b->profile_ops);
+    respond_error(b, QB_CMD_PROFILE, seq, QB_PERR_BAD_PAYLOAD, msg, NULL);
+    return;
+  }
+  uint32_t room = (QB_MAX_PAYLOAD - QB_PROFILE_HEADER_BYTES) / QB_PROFILE_ENTRY_BYTES;
+  uint32_t count = b->profile_ops - first;
+  if (count > room) count = room;
+  uint8_t *p = put16(payload_start(b), b->profile_ops);
+  p = put16(p, (uint16_t)first);
+  p = put16(p, (uint16_t)count);
+  p = put64(p, b->profile_invoke_cycles);
+  p = put64(p, b->profile_invoke_us);
+  p = put64(p, b->profile_total_cycles);
+  for (uint32_t k = first; k < first + count; k++) {
+    qb_op_info op;
+    if (qb_get_op_info(interp(b), (int32_t)k, &op) != QB_OK) memset(&op, 0, sizeof op);
+    p = put16(p, (uint16_t)op.code);
+    p = put8(p, (uint8_t)op.output_count);
+    p = put8(p, (uint8_t)op.output_const);
+    p = put64(p, b->profile_cycles[k]);
+    p = put32(p, op.output_offset);
+    p = put32(p, op.output_bytes);
+  }
+  respond(b, QB_CMD_PROFILE, seq, p);
+}
+#endif
+
 static void dispatch(qb_board *b, uint8_t type, uint16_t seq, const uint8_t *pl, size_t n) {
   switch (type) {
     case QB_CMD_HELLO: respond(b, type, seq, put_hello(b, payload_start(b))); return;
@@ -417,11 +525,13 @@ static void dispatch(qb_board *b, uint8_t type, uint16_t seq, const uint8_t *pl,
     case QB_CMD_INVOKE: invoke(b, seq); return;
     case QB_CMD_BENCHMARK: benchmark(b, seq, pl, n); return;
     case QB_CMD_EVALUATE: evaluate(b, seq, pl, n); return;
+    case QB_CMD_PROFILE: profile(b, seq, pl, n); return;
 #else
     case QB_CMD_SET_INPUT:
     case QB_CMD_INVOKE:
     case QB_CMD_BENCHMARK:
     case QB_CMD_EVALUATE:
+    case QB_CMD_PROFILE:
       respond_error(b, type, seq, QB_PERR_NO_RUNTIME, "this firmware was built without the inference runtime", NULL);
       return;
 #endif

@@ -33,6 +33,15 @@ extern "C" {
 #endif
 #endif
 
+/* Operators a profile can time: the runtime's own limit on operators per model. */
+#ifndef QB_PROFILE_CAPACITY
+#ifdef ARDUINO
+#define QB_PROFILE_CAPACITY 64
+#else
+#define QB_PROFILE_CAPACITY 160
+#endif
+#endif
+
 #define QB_RX_CAPACITY QB_COBS_MAX_ENCODED(QB_MAX_PAYLOAD + QB_PACKET_OVERHEAD)
 
 typedef struct {
@@ -55,6 +64,14 @@ typedef struct {
 
   uint64_t bench_cycles[QB_BENCHMARK_CAPACITY];
   uint64_t bench_us[QB_BENCHMARK_CAPACITY];
+
+  /* The last PROFILE: per-operator cycles of its fastest profiled round, kept so a client
+   * whose frame cannot hold every operator can page through it. Zero ops: none taken. */
+  uint16_t profile_ops, profile_runs;
+  uint64_t profile_invoke_cycles, profile_invoke_us, profile_total_cycles;
+  uint64_t profile_cycles[QB_PROFILE_CAPACITY];
+  uint64_t profile_round[QB_PROFILE_CAPACITY]; /* the round being recorded */
+  uint64_t profile_stamp; /* counter at the end of the previous operator */
 } qb_board;
 
 /* Clears all state (model included) and announces the board with a BOOT event. */

@@ -28,6 +28,7 @@ enum {
   QB_CMD_BENCHMARK = 0x08,
   QB_CMD_EVALUATE = 0x09,
   QB_CMD_RESET = 0x0A,
+  QB_CMD_PROFILE = 0x0B,
   QB_EVT_BOOT = 0x7F
 };
 
@@ -45,5 +46,9 @@ enum {
 };
 
 #define QB_BENCHMARK_MAX_RUNS 1000
+
+/* PROFILE: response header and one entry per operator (docs/protocol.md, "Profile"). */
+#define QB_PROFILE_HEADER_BYTES 30
+#define QB_PROFILE_ENTRY_BYTES 20
 
 #endif

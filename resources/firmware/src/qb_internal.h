@@ -79,6 +79,8 @@ struct qb_interpreter {
   int16_t outputs[QB_MAX_IO];
   qb_tensor tensors[QB_MAX_TENSORS];
   qb_op ops[QB_MAX_OPS];
+  qb_op_observer observer;  /* per-operator profiling hook, NULL unless profiling */
+  void *observer_context;
   char error[120];
 };
 

@@ -138,8 +138,43 @@ qb_status qb_invoke(qb_interpreter *it) {
     append(it->error, 0, sizeof it->error, "no arena: call qb_set_arena first");
     return QB_ERR_NOT_LOADED;
   }
+  if (!it->observer) {
+    for (i = 0; i < it->op_count; i++) {
+      if ((st = qb_run_op(it, i)) != QB_OK) return st;
+    }
+    return QB_OK;
+  }
   for (i = 0; i < it->op_count; i++) {
     if ((st = qb_run_op(it, i)) != QB_OK) return st;
+    it->observer(it->observer_context, i);
+  }
+  return QB_OK;
+}
+
+void qb_set_op_observer(qb_interpreter *it, qb_op_observer observer, void *context) {
+  if (!it) return;
+  it->observer = observer;
+  it->observer_context = context;
+}
+
+int32_t qb_op_count(const qb_interpreter *it) { return it && it->loaded ? it->op_count : 0; }
+
+qb_status qb_get_op_info(const qb_interpreter *it, int32_t index, qb_op_info *info) {
+  const qb_op *op;
+  const qb_tensor *t;
+  if (!it || !it->loaded) return QB_ERR_NOT_LOADED;
+  if (index < 0 || index >= it->op_count || !info) return QB_ERR_BAD_ARGUMENT;
+  op = &it->ops[index];
+  info->code = op->code;
+  info->output_count = op->n_out;
+  info->output_offset = 0;
+  info->output_bytes = 0;
+  info->output_const = 0;
+  if (op->n_out > 0 && op->out[0] >= 0) {
+    t = &it->tensors[op->out[0]];
+    info->output_const = t->is_const;
+    info->output_offset = t->is_const ? 0 : t->arena_offset;
+    info->output_bytes = t->bytes;
   }
   return QB_OK;
 }

@@ -123,6 +123,14 @@ void qb_port_write(const uint8_t *data, size_t bytes) {
 
 uint64_t qb_port_micros(void) { return now_ns() / 1000u; }
 uint64_t qb_port_cycles(void) { return now_ns(); }
+
+/* Nanoseconds this thread ran: what an operator costs, without the time the scheduler gave
+ * other processes while it ran (a wall clock on a loaded machine charges them to it). */
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 const qb_board_info *qb_port_board(void) { return &info; }
 
 /* Faults: a seeded xorshift so a failing run can be replayed. */
@@ -201,6 +209,7 @@ int main(int argc, char **argv) {
   info.arena_capacity = (uint32_t)ram;
   info.interpreter = interpreter_storage;
   info.interpreter_capacity = sizeof interpreter_storage;
+  info.profile_cycles = thread_cpu_ns;
 
   master_fd = posix_openpt(O_RDWR | O_NOCTTY);
   if (master_fd < 0 || grantpt(master_fd) || unlockpt(master_fd)) { perror("virtual_board: posix_openpt"); return 1; }
