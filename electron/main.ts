@@ -5,7 +5,7 @@ import { bindIpc, forwardEvents } from './ipc';
 import { buildMenu } from './menu';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol';
 
-// Bundled to dist/electron/main.cjs; the renderer build sits beside it in dist/renderer.
+// Bundled to dist/app/main.cjs; the renderer build is in dist/renderer.
 const distDir = path.resolve(__dirname, '..');
 const rendererDir = path.join(distDir, 'renderer');
 

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { JobProgress } from '../api/contract';
 import type { EventHub } from '../app/events';
 import { QuantbenchError } from '../errors';
+import { defaultWorkerEntry } from './registry';
 import type { JobModule, WorkerMessage } from './types';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 export class JobCancelledError extends QuantbenchError {
   constructor(kind: string, jobId: string) {
@@ -40,7 +37,7 @@ interface Entry {
 
 export interface JobManagerOptions {
   events: EventHub;
-  /** The worker entry; the Electron bundle passes its own compiled file. */
+  /** The worker entry; by default the tsx boot file from source, the bundled worker from a bundle. */
   workerEntry?: string;
   /** How long a cancelled job may take to stop by itself before its thread is terminated. */
   cancelGraceMs?: number;
@@ -57,7 +54,7 @@ export class JobManager {
   private readonly cancelGraceMs: number;
 
   constructor(private readonly options: JobManagerOptions) {
-    this.workerEntry = options.workerEntry ?? path.join(here, 'worker-boot.mjs');
+    this.workerEntry = options.workerEntry ?? defaultWorkerEntry();
     this.cancelGraceMs = options.cancelGraceMs ?? 800;
   }
 

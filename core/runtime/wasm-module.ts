@@ -1,16 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ensureRuntimeBuild } from '../app/runtime-builds';
 import { RuntimeError } from './errors';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** Where `npm run build:firmware` writes the wasm build; QUANTBENCH_RUNTIME_WASM overrides it. */
+/** The wasm build found by the resource locator (built on first use in a checkout); QUANTBENCH_RUNTIME_WASM overrides it. */
 export function runtimeWasmPath(): string {
-  return path.resolve(
-    process.env.QUANTBENCH_RUNTIME_WASM ??
-      path.join(here, '..', '..', 'build', 'firmware', 'wasm', 'qb_runtime.wasm'),
-  );
+  return path.resolve(process.env.QUANTBENCH_RUNTIME_WASM ?? ensureRuntimeBuild('wasm'));
 }
 
 /** The part of the WebAssembly JS API used here (the project's TypeScript lib has no DOM types). */
