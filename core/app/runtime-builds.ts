@@ -99,6 +99,6 @@ export function ensureRuntimeBuild(name: RuntimeBuildName): string {
   const outcome = buildRuntime(name, where);
   if (outcome.ok) return file;
   throw new RuntimeBuildError('RUNTIME_BUILD_MISSING', `${spec.what} is not built (${file}) and could not be built: ${outcome.problem}`, {
-    hint: `install the toolchain (Debian: apt-get install ${spec.debian}), then run npm run build:firmware`,
+    hint: 'install what is missing, then run npm run build:firmware (or let the next use build it)',
   });
 }
