@@ -7,13 +7,16 @@
 // The ES module entries share chunks. Dependencies stay external (node_modules ships with
 // the package) except those a CommonJS bundle cannot require. No TypeScript, no tsx at run time.
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outdir = path.join(root, 'dist', 'app');
+const finalDir = path.join(root, 'dist', 'app');
+// Built beside the old bundle and swapped in at the end: a CLI started meanwhile (tests run in
+// parallel) sees the old bundle or none, never half of a new one.
+const outdir = path.join(root, 'dist', `app.building-${process.pid}`);
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 const { JOB_SOURCES, bundledJobFile } = await tsImport('../core/jobs/registry.ts', import.meta.url);
 
@@ -65,3 +68,5 @@ const results = await Promise.all([
 const inputs = new Set();
 for (const r of results) for (const file of Object.keys(r.metafile.inputs)) if (!file.includes('node_modules/')) inputs.add(file);
 writeFileSync(path.join(outdir, 'inputs.json'), `${JSON.stringify([...inputs].sort(), null, 1)}\n`);
+rmSync(finalDir, { recursive: true, force: true });
+renameSync(outdir, finalDir);

@@ -18,7 +18,13 @@ const step = (cmd, args, cwd = root) => {
   }
 };
 
-step('npm', ['run', '--silent', 'build:renderer']);
+// QUANTBENCH_DIST_REUSE_RENDERER=1 packages the renderer already built (the packaged-app test,
+// which must not rebuild it under browser tests running beside it).
+if (process.env.QUANTBENCH_DIST_REUSE_RENDERER === '1' && existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) {
+  console.log('dist: packaging the renderer already in dist/renderer');
+} else {
+  step('npm', ['run', '--silent', 'build:renderer']);
+}
 step(process.execPath, ['scripts/build-bundles.mjs']);
 step(process.execPath, ['scripts/build-icons.mjs']);
 

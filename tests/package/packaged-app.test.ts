@@ -138,7 +138,7 @@ describe('the packaged desktop app', { skip }, () => {
     const r = spawnSync(
       process.execPath,
       ['scripts/dist.mjs', '--dir', '--linux', `-c.electronDist=${dist}`, '-c.npmRebuild=false', `-c.directories.output=${out}`],
-      { cwd: repoRoot, encoding: 'utf8', timeout: 600_000 },
+      { cwd: repoRoot, encoding: 'utf8', timeout: 600_000, env: { ...process.env, QUANTBENCH_DIST_REUSE_RENDERER: '1' } },
     );
     assert.equal(r.status, 0, `npm run dist -- --dir failed:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /native addons match the stand-in Electron/);
