@@ -49,7 +49,7 @@ if (missing.length) {
  * of hard links (native addons copied, so a rebuild cannot write into the shared install).
  */
 function stagedProject() {
-  const stage = path.join(root, 'out', '.stage');
+  const stage = path.join(root, 'build', 'package-stage');
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
   for (const p of ['package.json', 'package-lock.json', 'electron-builder.yml', 'scripts/package', 'dist', 'build/firmware', 'build/icons', 'resources/samples', 'resources/build']) {
