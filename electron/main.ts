@@ -1,13 +1,17 @@
 import { app, BrowserWindow, Menu, session, shell } from 'electron';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { projectRoot } from '../core/app/version';
 import { createService } from '../core/service';
 import { bindIpc, forwardEvents } from './ipc';
+import { isDocumentationLink } from './links';
 import { buildMenu } from './menu';
 import { APP_ORIGIN, registerAppScheme, serveRenderer } from './protocol';
 
-// Bundled to dist/electron/main.cjs; the renderer build sits beside it in dist/renderer.
+// Bundled to dist/app/main.cjs; the renderer build is in dist/renderer.
 const distDir = path.resolve(__dirname, '..');
 const rendererDir = path.join(distDir, 'renderer');
+const homepage = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { homepage?: string }).homepage;
 
 registerAppScheme();
 
@@ -23,6 +27,8 @@ function createWindow(): BrowserWindow {
       nodeIntegration: false,
       webSecurity: true,
       spellcheck: false,
+      // A packaged build has no developer tools: nothing to inspect or script the core through.
+      devTools: !app.isPackaged,
     },
   });
   win.loadURL(`${APP_ORIGIN}/index.html`);
@@ -35,7 +41,7 @@ app.on('web-contents-created', (_event, contents) => {
     if (!url.startsWith(`${APP_ORIGIN}/`)) event.preventDefault();
   });
   contents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
+    if (isDocumentationLink(url, homepage)) void shell.openExternal(url);
     return { action: 'deny' };
   });
   contents.on('will-attach-webview', (event) => event.preventDefault());

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { locateResources } from './resources';
 
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The checkout, the installed package, or app.asar: where package.json and dist/ are. */
+export const projectRoot = locateResources().appRoot;
 
 let cached: string | undefined;
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { locateResources } from '../app/resources';
 import { DatasetError } from './errors';
 import { openIdx } from './idx';
 import type { DatasetSource } from './types';
@@ -11,14 +11,7 @@ export type FashionMnistSplit = 'train' | 'test';
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** 1,000 test and 2,000 train images shipped with Quantbench for machines without the package. */
-export const BUNDLED_FASHION_MNIST_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'resources',
-  'samples',
-  'fashion-mnist',
-);
+export const BUNDLED_FASHION_MNIST_DIR = path.join(locateResources().samplesDir, 'fashion-mnist');
 
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top',

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ensureRuntimeBuild, runtimeBuildPath } from '../app/runtime-builds';
+import { locateResources } from '../app/resources';
 import { DeviceError } from './errors';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const firmwareBuildDir = path.resolve(process.env.QUANTBENCH_FIRMWARE_BUILD ?? path.join(repoRoot, 'build', 'firmware'));
-export const virtualBoardBinary = path.join(firmwareBuildDir, 'host', 'virtual_board');
-export const qemuBoardImage = path.join(firmwareBuildDir, 'mps2', 'board.elf');
+// Found by the resource locator: build/firmware in a checkout, resources/firmware in a package.
+export const firmwareBuildDir = locateResources().firmwareDir;
+export const virtualBoardBinary = runtimeBuildPath('virtualBoard');
+export const qemuBoardImage = runtimeBuildPath('qemuImage');
 
 /** A board process we started; `port` is the pseudo-terminal it serves. */
 export interface LaunchedBoard {
@@ -25,14 +25,14 @@ export interface VirtualBoardOptions {
   flashBytes?: number;
 }
 
-export function startVirtualBoard(options: VirtualBoardOptions = {}): Promise<LaunchedBoard> {
+export async function startVirtualBoard(options: VirtualBoardOptions = {}): Promise<LaunchedBoard> {
   const args: string[] = [];
   if (options.baud) args.push('--baud', String(options.baud));
   if (options.faults) args.push('--faults', options.faults);
   if (options.banner) args.push('--banner', options.banner);
   if (options.ramBytes !== undefined) args.push('--ram', String(options.ramBytes));
   if (options.flashBytes !== undefined) args.push('--flash', String(options.flashBytes));
-  return launch('virtual board', virtualBoardBinary, args, /^port: (\S+)/m, 'stdout');
+  return launch('virtual board', ensureRuntimeBuild('virtualBoard'), args, /^port: (\S+)/m, 'stdout');
 }
 
 export interface QemuBoardOptions {
@@ -41,8 +41,8 @@ export interface QemuBoardOptions {
 }
 
 /** The Cortex-M4 image under QEMU; -icount makes cycle counts repeat run to run. */
-export function startQemuBoard(options: QemuBoardOptions = {}): Promise<LaunchedBoard> {
-  const image = options.image ?? qemuBoardImage;
+export async function startQemuBoard(options: QemuBoardOptions = {}): Promise<LaunchedBoard> {
+  const image = options.image ?? ensureRuntimeBuild('qemuImage');
   const args = ['-M', 'mps2-an386', '-nographic', '-monitor', 'none', '-icount', 'shift=0', '-serial', 'pty', '-kernel', image];
   return launch('QEMU board', options.qemu ?? 'qemu-system-arm', args, /char device redirected to (\/dev\/\S+)/, 'both', image);
 }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { exportTflite } from '../compress/export-tflite';
 import type { LayerGuarantee } from '../compress/guarantees';
 import { loadRecipe } from '../compress/recipe';
-import { fileURLToPath } from 'node:url';
+import { jobModule } from '../jobs/registry';
 import type { JobHandler, JobModule } from '../jobs/types';
 import { loadModel } from '../model';
 import { saveKeras } from '../model/keras-writer';
@@ -54,10 +54,7 @@ export interface FineTuneJobResult extends Omit<FineTuneOutcome, 'state'> {
 }
 
 /** Where the job manager finds this handler. */
-export const fineTuneJobModule: JobModule = {
-  module: fileURLToPath(import.meta.url),
-  export: 'fineTuneJob',
-};
+export const fineTuneJobModule: JobModule = jobModule('fineTune');
 
 export const fineTuneJob: JobHandler<FineTuneJobParams, FineTuneJobResult> = async (ctx) => {
   const p = ctx.params;

@@ -1,14 +1,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Params, Result } from '../api/contract';
 import { QuantbenchError, serializeError } from '../errors';
 import { JobCancelledError } from '../jobs/manager';
+import { jobModule } from '../jobs/registry';
 import type { CompressJobParams, CompressJobResult } from './compress-job';
 import type { HandlerContext } from './context';
 import { checkFaceDataset } from './face-inputs';
-
-const jobModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'compress-job.ts');
 
 function settleAbandonedRun(ctx: HandlerContext, runId: number, cancelled: boolean, error: unknown): void {
   const store = ctx.store();
@@ -49,7 +47,7 @@ export function compressHandlers(ctx: HandlerContext) {
       const outputs = path.join(ctx.dataDir, 'outputs');
       const running = ctx.jobs().start<CompressJobResult>(
         'compress',
-        { module: jobModule, export: 'compressJob' },
+        jobModule('compress'),
         (jobId: string) => ({ ...params, out: path.join(outputs, jobId) }),
         (line, jobId) => ctx.events.emit('onJobLog', { jobId, line }),
       );

@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { JobProgress } from '../api/contract';
 import type { EventHub } from '../app/events';
 import { QuantbenchError } from '../errors';
+import { defaultWorkerEntry } from './registry';
 import type { JobModule, WorkerMessage } from './types';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 export class JobCancelledError extends QuantbenchError {
   constructor(kind: string, jobId: string) {
@@ -63,7 +60,7 @@ export function defaultJobHeapMb(maxConcurrent: number): number {
 
 export interface JobManagerOptions {
   events: EventHub;
-  /** The worker entry; the Electron bundle passes its own compiled file. */
+  /** The worker entry; by default the tsx boot file from source, the bundled worker from a bundle. */
   workerEntry?: string;
   /** How long a cancelled job may take to stop by itself before its thread is terminated. */
   cancelGraceMs?: number;
@@ -87,20 +84,33 @@ export class JobManager {
   readonly maxHeapMb: number;
 
   constructor(private readonly options: JobManagerOptions) {
-    this.workerEntry = options.workerEntry ?? path.join(here, 'worker-boot.mjs');
+    this.workerEntry = options.workerEntry ?? defaultWorkerEntry();
     this.cancelGraceMs = options.cancelGraceMs ?? 800;
     this.maxConcurrent = options.maxConcurrent ?? defaultMaxConcurrentJobs();
     this.maxHeapMb = options.maxHeapMb ?? defaultJobHeapMb(this.maxConcurrent);
   }
 
   /** `params` may be a function of the new job's id, for jobs that name their outputs after it. */
-  start<R = unknown>(kind: string, job: JobModule, params: unknown, onLog?: (line: string, jobId: string) => void): RunningJob<R> {
+  start<R = unknown>(
+    kind: string,
+    job: JobModule,
+    params: unknown,
+    onLog?: (line: string, jobId: string) => void,
+  ): RunningJob<R> {
     const jobId = randomUUID();
-    const resolved = typeof params === 'function' ? (params as (id: string) => unknown)(jobId) : params;
+    const resolved =
+      typeof params === 'function' ? (params as (id: string) => unknown)(jobId) : params;
     const published = new Map<string, unknown>();
     let launch = () => {};
     let dropQueued = () => {};
-    const entry: Entry = { kind, worker: null, cancelled: false, startedAt: Date.now(), launch: () => launch(), dropQueued: () => dropQueued() };
+    const entry: Entry = {
+      kind,
+      worker: null,
+      cancelled: false,
+      startedAt: Date.now(),
+      launch: () => launch(),
+      dropQueued: () => dropQueued(),
+    };
     this.jobs.set(jobId, entry);
 
     const done = new Promise<R>((resolve, reject) => {
@@ -135,7 +145,13 @@ export class JobManager {
               settle(() => resolve(message.result as R));
               break;
             case 'error':
-              settle(() => reject(entry.cancelled ? new JobCancelledError(kind, jobId) : new JobFailedError(kind, message.error)));
+              settle(() =>
+                reject(
+                  entry.cancelled
+                    ? new JobCancelledError(kind, jobId)
+                    : new JobFailedError(kind, message.error),
+                ),
+              );
               break;
           }
         });
@@ -144,9 +160,13 @@ export class JobManager {
           settle(() =>
             reject(
               code === 'ERR_WORKER_OUT_OF_MEMORY'
-                ? new QuantbenchError('JOB_OUT_OF_MEMORY', `${kind} job ${jobId} ran out of its ${this.maxHeapMb} MiB heap`, {
-                    hint: 'use a smaller evaluation limit or dataset slice, or raise QUANTBENCH_JOB_HEAP_MB',
-                  })
+                ? new QuantbenchError(
+                    'JOB_OUT_OF_MEMORY',
+                    `${kind} job ${jobId} ran out of its ${this.maxHeapMb} MiB heap`,
+                    {
+                      hint: 'use a smaller evaluation limit or dataset slice, or raise QUANTBENCH_JOB_HEAP_MB',
+                    },
+                  )
                 : error,
             ),
           );
@@ -156,7 +176,10 @@ export class JobManager {
             reject(
               entry.cancelled
                 ? new JobCancelledError(kind, jobId)
-                : new QuantbenchError('JOB_CRASHED', `${kind} job ${jobId} stopped without a result (worker exit code ${code})`),
+                : new QuantbenchError(
+                    'JOB_CRASHED',
+                    `${kind} job ${jobId} stopped without a result (worker exit code ${code})`,
+                  ),
             ),
           );
         });
@@ -218,7 +241,11 @@ export class JobManager {
     }
   }
 
-  private progressEvent(jobId: string, entry: Entry, message: Extract<WorkerMessage, { type: 'progress' }>): JobProgress {
+  private progressEvent(
+    jobId: string,
+    entry: Entry,
+    message: Extract<WorkerMessage, { type: 'progress' }>,
+  ): JobProgress {
     const elapsed = (Date.now() - entry.startedAt) / 1000;
     const f = message.fraction;
     const fraction = f === null ? null : Math.min(1, Math.max(0, f));

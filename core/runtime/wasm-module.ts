@@ -1,11 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ensureRuntimeBuild } from '../app/runtime-builds';
 import { RuntimeError } from './errors';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const defaultDir = path.join(here, '..', '..', 'build', 'firmware', 'wasm');
 
 /**
  * Which wasm build of the runtime to load. `auto` takes the SIMD128 build when the engine
@@ -71,17 +68,19 @@ export function engineSupportsWasmSimd(): boolean {
 
 /**
  * Picks the runtime file: QUANTBENCH_RUNTIME_WASM names one file and wins; otherwise `dir`
- * (default: where `npm run build:firmware` writes) holds the plain and the SIMD build.
+ * (default: the folder the resource locator finds the plain build in, built on first use in
+ * a checkout) holds the plain and the SIMD build.
  */
 export function chooseRuntimeBuild(
   build: RuntimeBuild = 'auto',
-  dir = defaultDir,
+  wasmDir?: string,
 ): RuntimeBuildChoice {
   const forced = process.env.QUANTBENCH_RUNTIME_WASM;
-  if (forced && dir === defaultDir && build === 'auto') {
+  if (forced && wasmDir === undefined && build === 'auto') {
     const file = path.resolve(forced);
     return { path: file, build: path.basename(file) === runtimeBuildFiles.simd ? 'simd' : 'plain' };
   }
+  const dir = wasmDir ?? path.dirname(ensureRuntimeBuild('wasm'));
   const simd = path.resolve(dir, runtimeBuildFiles.simd);
   const plain = path.resolve(dir, runtimeBuildFiles.plain);
   if (build === 'plain') return { path: plain, build: 'plain' };
