@@ -1,17 +1,17 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { CompressOptions, CompressProgress, CompressResult } from '../compress/pipeline';
-import type { LayerGraph } from '../compress/graph';
-import { resolvePolicies } from '../compress/policy';
-import type { Recipe } from '../compress/recipe';
+import type { CompressOptions, CompressProgress, CompressResult } from './pipeline';
+import type { LayerGraph } from './graph';
+import { resolvePolicies } from './policy';
+import type { Recipe } from './recipe';
 import type { OpenDatasetOptions } from '../data';
-import { loadTrainingData } from './data';
-import { FineTuneError } from './errors';
-import { compressWithFineTune } from './flow';
-import { registerFineTuneKernels } from './kernels';
-import { formatSeconds } from './progress-bar';
-import type { FineTuneConfig } from './recipe';
-import type { EpochRecord, FineTuneProgress } from './run';
-import type { TrainingData } from './trainer';
+import { loadTrainingData } from './finetune/data';
+import { FineTuneError } from './finetune/errors';
+import { compressWithFineTune } from './finetune-flow';
+import { registerFineTuneKernels } from './finetune/kernels';
+import { formatSeconds } from '../cli/progress';
+import type { FineTuneConfig } from './finetune/recipe';
+import type { EpochRecord, FineTuneProgress } from './finetune/run';
+import type { TrainingData } from './finetune/trainer';
 
 /** A recipe's fineTune step with its training data read and checked, before any work starts. */
 export interface PreparedFineTune {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { FineTuneSchema } from '../finetune/recipe';
+import { FineTuneSchema } from './finetune/recipe';
 import { CompressError, recipeError } from './errors';
 import { WEIGHTED_OPS, inputChannels, type LayerGraph } from './graph';
 import {

@@ -36,7 +36,7 @@ import {
   prepareFineTune,
   type FineTuneSummary,
   type PreparedFineTune,
-} from '../finetune/compress-step';
+} from './finetune-step';
 
 export interface CompressJob {
   model: string;

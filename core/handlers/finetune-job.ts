@@ -9,14 +9,14 @@ import type { JobHandler, JobModule } from '../jobs/types';
 import { loadModel } from '../model';
 import { saveKeras } from '../model/keras-writer';
 import { initBackend, type BackendName } from '../train/backend';
-import { loadTrainingData } from './data';
-import { FineTuneError } from './errors';
-import { registerFineTuneKernels } from './kernels';
-import { formatSeconds } from './progress-bar';
-import { FineTuneSchema, type FineTuneInput } from './recipe';
-import { compressWithFineTune, int8Accuracy } from './flow';
-import { fineTune, type FineTuneOutcome, type FineTuneProgress } from './run';
-import type { CompressionState } from './state';
+import { loadTrainingData } from '../compress/finetune/data';
+import { FineTuneError } from '../compress/finetune/errors';
+import { registerFineTuneKernels } from '../compress/finetune/kernels';
+import { formatSeconds } from '../cli/progress';
+import { FineTuneSchema, type FineTuneInput } from '../compress/finetune/recipe';
+import { compressWithFineTune, int8Accuracy } from '../compress/finetune-flow';
+import { fineTune, type FineTuneOutcome, type FineTuneProgress } from '../compress/finetune/run';
+import type { CompressionState } from '../compress/finetune/state';
 
 export interface FineTuneJobParams {
   /** .keras, .h5 or tfjs model.json of the (pruned/clustered) float model. */

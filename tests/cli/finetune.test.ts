@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { before, describe, it } from 'node:test';
-import { finetuneCommand } from '../../core/finetune/command';
-import type { FineTuneJobResult } from '../../core/finetune/job';
+import { finetuneCommand } from '../../core/cli/commands/finetune';
+import type { FineTuneJobResult } from '../../core/handlers/finetune-job';
 import { saveKeras } from '../../core/model/keras-writer';
 import { initBackend } from '../../core/train/backend';
 import { tempDir } from '../helpers/tmp';
-import { fashionModel } from './compact';
+import { fashionModel } from '../compress/finetune/compact';
 
 function sink(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();

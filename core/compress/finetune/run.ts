@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { seededRandom, shuffledIndices } from '../train/sample-model';
+import { seededRandom, shuffledIndices } from '../../train/sample-model';
 import { FineTuneError } from './errors';
 import type { ActivationRange } from './fake-quant';
 import type { FineTuneConfig } from './recipe';

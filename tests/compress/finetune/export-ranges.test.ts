@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { asymmetricParams } from '../../core/compress/quant-math';
-import { parseRecipe } from '../../core/compress/recipe';
-import { loadTrainingData } from '../../core/finetune/data';
-import { compressWithFineTune, int8Predictions } from '../../core/finetune/flow';
-import { registerFineTuneKernels } from '../../core/finetune/kernels';
-import { FineTuneSchema } from '../../core/finetune/recipe';
-import { ConstrainedTrainer } from '../../core/finetune/trainer';
-import { readTflite } from '../../core/tflite/index';
-import { initBackend } from '../../core/train/backend';
+import { asymmetricParams } from '../../../core/compress/quant-math';
+import { parseRecipe } from '../../../core/compress/recipe';
+import { loadTrainingData } from '../../../core/compress/finetune/data';
+import { compressWithFineTune, int8Predictions } from '../../../core/compress/finetune-flow';
+import { registerFineTuneKernels } from '../../../core/compress/finetune/kernels';
+import { FineTuneSchema } from '../../../core/compress/finetune/recipe';
+import { ConstrainedTrainer } from '../../../core/compress/finetune/trainer';
+import { readTflite } from '../../../core/tflite/index';
+import { initBackend } from '../../../core/train/backend';
 
 /**
  * Every way a Keras layer's output meets the exported int8 graph: a float Rescaling read by an

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { loadRecipe } from '../../core/compress/recipe';
-import { FineTuneSchema } from '../../core/finetune/recipe';
-import { learningRateAt, shouldPrune } from '../../core/finetune/schedule';
-import { tempDir } from '../helpers/tmp';
+import { loadRecipe } from '../../../core/compress/recipe';
+import { FineTuneSchema } from '../../../core/compress/finetune/recipe';
+import { learningRateAt, shouldPrune } from '../../../core/compress/finetune/schedule';
+import { tempDir } from '../../helpers/tmp';
 
 describe('fineTune recipe step', () => {
   it('fills defaults and reads a YAML recipe through the compression recipe loader', () => {
