@@ -1,34 +1,59 @@
+import type { CliContext } from './command';
+
+export interface ProgressReporter {
+  /** `fraction` of the whole command (0..1); `etaSeconds` when the caller knows better than elapsed time. */
+  update(fraction: number, text: string, etaSeconds?: number | null): void;
+  /** Ends the bar's line; call once, also when the command fails. */
+  done(): void;
+}
+
+/** Plain lines on a pipe or file: one per tenth of the way, and at least one every this often. */
+const PLAIN_LINE_EVERY_MS = 30_000;
+
 /**
- * A one-line progress bar on stderr for the CLI. On a terminal the line is redrawn in
- * place; when stderr is a file or pipe, a line is written every tenth of the way so logs stay short.
+ * The one progress display of every long CLI command, on stderr: a bar redrawn in place with
+ * the time left on a terminal, a plain line now and then when stderr is a pipe or a file (so
+ * logs stay short), and nothing at all with --json.
  */
-export class ProgressBar {
-  private lastDecile = -1;
-
-  constructor(
-    private readonly stream: NodeJS.WriteStream = process.stderr,
-    private readonly width = 30,
-  ) {}
-
-  update(fraction: number, text: string, etaSeconds?: number | null): void {
-    const f = Math.min(1, Math.max(0, fraction));
-    const filled = Math.round(f * this.width);
-    const eta = etaSeconds == null ? '' : ` ${formatSeconds(etaSeconds)} left`;
-    const line = `[${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}] ${(f * 100).toFixed(0).padStart(3)}% ${text}${eta}`;
-    if (this.stream.isTTY) {
-      this.stream.write(`\r${line.slice(0, (this.stream.columns ?? 120) - 1)}\x1b[K`);
-      return;
-    }
-    const decile = Math.floor(f * 10);
-    if (decile !== this.lastDecile) {
-      this.lastDecile = decile;
-      this.stream.write(`${line}\n`);
-    }
-  }
-
-  done(): void {
-    if (this.stream.isTTY) this.stream.write('\n');
-  }
+export function progressReporter(
+  ctx: Pick<CliContext, 'stderr' | 'json'>,
+  options: { width?: number; now?: () => number } = {},
+): ProgressReporter {
+  if (ctx.json) return { update: () => {}, done: () => {} };
+  const stream = ctx.stderr as NodeJS.WriteStream;
+  const width = options.width ?? 30;
+  const now = options.now ?? (() => performance.now());
+  const started = now();
+  let lastDecile = -1;
+  let lastLineAt = -Infinity;
+  let drawn = false;
+  return {
+    update(fraction, text, etaSeconds) {
+      const f = Math.min(1, Math.max(0, fraction));
+      const elapsed = (now() - started) / 1000;
+      const eta = etaSeconds ?? (f > 0 && f < 1 ? (elapsed * (1 - f)) / f : null);
+      const filled = Math.round(f * width);
+      const line =
+        `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(f * 100).toFixed(0).padStart(3)}% ${text}` +
+        (eta == null ? '' : ` ${formatSeconds(eta)} left`);
+      if (stream.isTTY) {
+        stream.write(`\r${line.slice(0, (stream.columns ?? 120) - 1)}\x1b[K`);
+        drawn = true;
+        return;
+      }
+      const decile = Math.floor(f * 10);
+      const t = now();
+      if (decile !== lastDecile || t - lastLineAt >= PLAIN_LINE_EVERY_MS) {
+        lastDecile = decile;
+        lastLineAt = t;
+        stream.write(`${line}\n`);
+      }
+    },
+    done() {
+      if (drawn) stream.write('\n');
+      drawn = false;
+    },
+  };
 }
 
 export function formatSeconds(s: number): string {

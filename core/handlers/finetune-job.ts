@@ -12,10 +12,14 @@ import { initBackend, type BackendName } from '../train/backend';
 import { loadTrainingData } from '../compress/finetune/data';
 import { FineTuneError } from '../compress/finetune/errors';
 import { registerFineTuneKernels } from '../compress/finetune/kernels';
-import { formatSeconds } from '../cli/progress';
 import { FineTuneSchema, type FineTuneInput } from '../compress/finetune/recipe';
 import { compressWithFineTune, int8Accuracy } from '../compress/finetune-flow';
-import { fineTune, type FineTuneOutcome, type FineTuneProgress } from '../compress/finetune/run';
+import {
+  describeFineTuneProgress,
+  fineTune,
+  type FineTuneOutcome,
+  type FineTuneProgress,
+} from '../compress/finetune/run';
 import type { CompressionState } from '../compress/finetune/state';
 
 export interface FineTuneJobParams {
@@ -109,8 +113,7 @@ export const fineTuneJob: JobHandler<FineTuneJobParams, FineTuneJobResult> = asy
     ctx.progress(
       'fine-tune',
       e.fraction,
-      `epoch ${e.epoch + 1}/${e.epochs} step ${e.step + 1}/${e.stepsPerEpoch} loss ${e.loss.toFixed(4)} acc ${(e.accuracy * 100).toFixed(1)}%` +
-        (e.secondsLeft === null ? '' : ` ${formatSeconds(e.secondsLeft)} left`),
+      describeFineTuneProgress(e),
     );
   const result: FineTuneJobResult = {
     backend,

@@ -18,6 +18,14 @@ export interface FineTuneProgress {
   secondsLeft: number | null;
 }
 
+/** One line for a progress display; the display adds the time left from the run's fraction. */
+export function describeFineTuneProgress(p: FineTuneProgress): string {
+  return (
+    `epoch ${p.epoch + 1}/${p.epochs} step ${p.step + 1}/${p.stepsPerEpoch} ` +
+    `loss ${p.loss.toFixed(4)} acc ${(p.accuracy * 100).toFixed(1)}%`
+  );
+}
+
 export interface EpochRecord {
   epoch: number;
   loss: number;
