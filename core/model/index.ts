@@ -1,26 +1,12 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
 import './layers/index';
 import { QuantbenchError } from '../errors';
-import { pickReader, type ModelFormat } from './formats/index';
-import type { JsonObject } from './keras-config';
-import { summarizeLayers, type LayerSummary, type Shape } from './summary';
+import { pickReader } from './formats/index';
+import type { ImportedModel } from './imported';
+import { summarizeLayers, type Shape } from './summary';
 
-/** A model ready to run: the built tfjs model and what was learned about it while importing. */
-export interface ImportedModel {
-  format: ModelFormat;
-  kerasVersion?: string;
-  path: string;
-  model: tf.LayersModel;
-  layers: LayerSummary[];
-  /** Shape of the (first) input, batch dimension first as null. */
-  inputShape: Shape;
-  /** Shape of the (first) output. */
-  outputShape: Shape;
-  /** The normalised Keras config (Keras 2 style) the model was built from. */
-  config: JsonObject;
-}
+export type { ImportedModel } from './imported';
 
 export class ModelFileError extends QuantbenchError {
   constructor(file: string, problem: string, options: { cause?: unknown } = {}) {

@@ -25,7 +25,7 @@ describe('quantbench finetune', () => {
     await saveKeras(fashionModel(), modelFile);
   });
 
-  it('runs the preset with a fine-tune in a worker, draws progress on stderr and prints one JSON document', async () => {
+  it('runs the preset with a fine-tune in a worker, and prints one JSON document with no progress display', async () => {
     const out = sink();
     const err = sink();
     const code = await finetuneCommand.run({
@@ -52,7 +52,8 @@ describe('quantbench finetune', () => {
     assert.ok(result.int8Accuracy! >= 0 && result.int8Accuracy! <= 1);
     assert.ok(existsSync(path.join(dir, 'out', 'model.tflite')));
     assert.ok(existsSync(path.join(dir, 'out', 'best.keras')));
-    // Not a terminal: one bar line per tenth of the run, ending at 100%.
-    assert.match(err.text(), /\[#{30}\] 100% epoch 1\/1 step 18\/18 loss/);
+    // --json: the job's log lines only, no progress display (tests/cli/progress.test.ts draws it).
+    assert.match(err.text(), /^fine-tuning on \w+: 640 samples/);
+    assert.doesNotMatch(err.text(), /\[[#.]+\]/);
   });
 });
