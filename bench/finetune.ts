@@ -23,7 +23,7 @@ import {
   int8Predictions,
   type FlowResult,
 } from '../core/compress/finetune-flow';
-import { FineTuneSchema } from '../core/compress/finetune/recipe';
+import { fineTuneStepSchema } from '../core/compress/recipe';
 import { trainSampleModel } from '../core/train/sample-model';
 import { writeGraphWeights } from '../core/compress/keras-weights';
 import { loadTrainingData } from '../core/compress/finetune/data';
@@ -306,7 +306,7 @@ async function accuracyRun() {
     const [sparsity, k] = c.split(':').map(Number) as [number, number];
     floatModel.setWeights(weights);
     const recipe = recipeFor(sparsity, k);
-    const config = FineTuneSchema.parse({
+    const config = fineTuneStepSchema.parse({
       step: 'fineTune',
       epochs: Number(values['finetune-epochs']),
       batchSize: 32,

@@ -8,7 +8,7 @@ import { compress, type CompressOptions, type CompressResult } from './pipeline'
 import type { QuantizeStep, Recipe } from './recipe';
 import { Runtime, decodeOutput, encodeInput } from '../runtime/index';
 import { FineTuneError } from './finetune/errors';
-import type { FineTuneConfig } from './finetune/recipe';
+import type { FineTuneConfig } from './recipe';
 import { fineTune, type FineTuneOutcome, type FineTuneRunOptions } from './finetune/run';
 import { stateFromGraph, type CompressionState } from './finetune/state';
 import type { TrainingData } from './finetune/trainer';

@@ -8,7 +8,7 @@ import { loadTrainingData } from './finetune/data';
 import { FineTuneError } from './finetune/errors';
 import { compressWithFineTune } from './finetune-flow';
 import { registerFineTuneKernels } from './finetune/kernels';
-import type { FineTuneConfig } from './finetune/recipe';
+import type { FineTuneConfig } from './recipe';
 import { describeFineTuneProgress, type EpochRecord } from './finetune/run';
 import type { TrainingData } from './finetune/trainer';
 

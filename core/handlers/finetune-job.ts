@@ -12,7 +12,7 @@ import { initBackend, type BackendName } from '../train/backend';
 import { loadTrainingData } from '../compress/finetune/data';
 import { FineTuneError } from '../compress/finetune/errors';
 import { registerFineTuneKernels } from '../compress/finetune/kernels';
-import { FineTuneSchema, type FineTuneInput } from '../compress/finetune/recipe';
+import { fineTuneStepSchema, type FineTuneInput } from '../compress/recipe';
 import { compressWithFineTune, int8Accuracy } from '../compress/finetune-flow';
 import {
   describeFineTuneProgress,
@@ -76,7 +76,7 @@ export const fineTuneJob: JobHandler<FineTuneJobParams, FineTuneJobResult> = asy
       },
     );
   }
-  const parsed = FineTuneSchema.safeParse(step);
+  const parsed = fineTuneStepSchema.safeParse(step);
   if (!parsed.success) {
     throw new FineTuneError(
       'FINETUNE_RECIPE',

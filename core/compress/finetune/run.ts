@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { seededRandom, shuffledIndices } from '../../train/sample-model';
 import { FineTuneError } from './errors';
 import type { ActivationRange } from './fake-quant';
-import type { FineTuneConfig } from './recipe';
+import type { FineTuneConfig } from '../recipe';
 import type { CompressionState } from './state';
 import { batchOf, ConstrainedTrainer, type TrainingData } from './trainer';
 

@@ -6,7 +6,7 @@ import { parseRecipe } from '../../../core/compress/recipe';
 import { loadTrainingData } from '../../../core/compress/finetune/data';
 import { compressWithFineTune, int8Predictions } from '../../../core/compress/finetune-flow';
 import { registerFineTuneKernels } from '../../../core/compress/finetune/kernels';
-import { FineTuneSchema } from '../../../core/compress/finetune/recipe';
+import { fineTuneStepSchema } from '../../../core/compress/recipe';
 import { ConstrainedTrainer } from '../../../core/compress/finetune/trainer';
 import { readTflite } from '../../../core/tflite/index';
 import { initBackend } from '../../../core/train/backend';
@@ -86,7 +86,7 @@ describe('fine-tuned export uses the activation ranges learned in training', () 
     tf.dispose([xs, ys]);
 
     const calibration = tf.tensor(train.x.subarray(0, 100 * 784), [100, 28, 28, 1]);
-    const config = FineTuneSchema.parse({
+    const config = fineTuneStepSchema.parse({
       step: 'fineTune',
       epochs: 1,
       batchSize: 32,

@@ -6,7 +6,7 @@ import { parseRecipe, preset } from '../../../core/compress/recipe';
 import { loadTrainingData } from '../../../core/compress/finetune/data';
 import { compressWithFineTune, int8Accuracy } from '../../../core/compress/finetune-flow';
 import { registerFineTuneKernels } from '../../../core/compress/finetune/kernels';
-import { FineTuneSchema } from '../../../core/compress/finetune/recipe';
+import { fineTuneStepSchema } from '../../../core/compress/recipe';
 import { ConstrainedTrainer, type TrainingData } from '../../../core/compress/finetune/trainer';
 import { initBackend } from '../../../core/train/backend';
 import { trainSampleModel } from '../../../core/train/sample-model';
@@ -57,7 +57,7 @@ describe('prune50-cluster16-int8-keep-rescaling-float with fine-tuning, end to e
         ),
       ],
     });
-    const config = FineTuneSchema.parse({
+    const config = fineTuneStepSchema.parse({
       step: 'fineTune',
       epochs: 2,
       batchSize: 32,
