@@ -56,8 +56,13 @@ export const FACES = ['cli', 'serve'];
 /** Folders that run the compression pipeline and what it reads and writes. */
 export const PIPELINE_FOLDERS = ['compress', 'model', 'data', 'tflite', 'runtime', 'eval', 'export', 'train', 'store', 'device', 'jobs'];
 
+/** The compression pipeline's drivers: they run the stages, so no stage may import them. */
+export const PIPELINE_DRIVERS = ['pipeline', 'run', 'finetune-flow', 'finetune-step', 'record', 'report'].map((m) => `core/compress/${m}`);
+/** The stages a recipe names, each with the modules that compute it. */
+export const STAGE_MODULES = /^core\/compress\/(prune|cluster|quantize|calibrate|finetune\/.+)$/;
+
 export interface Violation {
-  rule: 'pipeline-imports-face' | 'folders-import-each-other' | 'module-cycle';
+  rule: 'pipeline-imports-face' | 'folders-import-each-other' | 'module-cycle' | 'stage-imports-pipeline';
   detail: string;
 }
 
@@ -73,6 +78,8 @@ export function importViolations(graph: ImportGraph): Violation[] {
         if (to === 'electron' || to.startsWith('electron/') || (toFolder && FACES.includes(toFolder)) || to.startsWith('renderer/'))
           out.push({ rule: 'pipeline-imports-face', detail: `${from} imports ${to}` });
       }
+      if (STAGE_MODULES.test(from) && PIPELINE_DRIVERS.includes(to))
+        out.push({ rule: 'stage-imports-pipeline', detail: `${from} imports ${to}` });
       const toFolder = coreFolder(to);
       if (fromFolder && toFolder && fromFolder !== toFolder) {
         const edges = folderEdges.get(fromFolder) ?? new Map<string, string>();
