@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../helpers/cli';
 import { coreImportGraph, importViolations, type ImportGraph } from './import-graph';
@@ -51,5 +53,17 @@ describe('the import rules', () => {
   it('fail on a cycle between modules of one folder', () => {
     const v = importViolations(graphOf({ 'core/store/bundle': ['core/store/store'], 'core/store/store': ['core/store/bundle'] }));
     assert.deepEqual(v, [{ rule: 'module-cycle', detail: 'core/store/bundle -> core/store/store' }]);
+  });
+});
+
+describe("docs/DEVELOPING.md's map of core/", () => {
+  it('names every folder under core/ and no folder that is gone', () => {
+    const folders = (dir: string): string[] =>
+      readdirSync(path.join(repoRoot, dir), { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .flatMap((e) => [`${dir}/${e.name}/`, ...folders(`${dir}/${e.name}`)]);
+    const doc = readFileSync(path.join(repoRoot, 'docs/DEVELOPING.md'), 'utf8');
+    const mapped = [...doc.matchAll(/^\| `(core\/[^`]+\/)` \|/gm)].map((m) => m[1]!);
+    assert.deepEqual([...mapped].sort(), folders('core').sort());
   });
 });
