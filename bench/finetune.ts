@@ -22,14 +22,14 @@ import {
   int8Accuracy,
   int8Predictions,
   type FlowResult,
-} from '../core/finetune/flow';
-import { FineTuneSchema } from '../core/finetune/recipe';
+} from '../core/compress/finetune-flow';
+import { fineTuneStepSchema } from '../core/compress/recipe';
 import { trainSampleModel } from '../core/train/sample-model';
 import { writeGraphWeights } from '../core/compress/keras-weights';
-import { loadTrainingData } from '../core/finetune/data';
-import { registerFineTuneKernels } from '../core/finetune/kernels';
-import { stateFromGraph, type CompressionState } from '../core/finetune/state';
-import { batchOf, ConstrainedTrainer, type TrainingData } from '../core/finetune/trainer';
+import { loadTrainingData } from '../core/compress/finetune/data';
+import { registerFineTuneKernels } from '../core/compress/finetune/kernels';
+import { stateFromGraph, type CompressionState } from '../core/compress/finetune/state';
+import { batchOf, ConstrainedTrainer, type TrainingData } from '../core/compress/finetune/trainer';
 import { loadModel } from '../core/model/index';
 import { initBackend } from '../core/train/backend';
 import { buildSampleModel, seededRandom, shuffledIndices } from '../core/train/sample-model';
@@ -306,7 +306,7 @@ async function accuracyRun() {
     const [sparsity, k] = c.split(':').map(Number) as [number, number];
     floatModel.setWeights(weights);
     const recipe = recipeFor(sparsity, k);
-    const config = FineTuneSchema.parse({
+    const config = fineTuneStepSchema.parse({
       step: 'fineTune',
       epochs: Number(values['finetune-epochs']),
       batchSize: 32,

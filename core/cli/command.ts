@@ -23,6 +23,10 @@ export interface CliCommand {
   usage: string;
   /** Option names that take a value (others are boolean flags). */
   valueOptions?: string[];
+  /** Boolean flags (`--name`); any option declared in neither list is a usage error. */
+  flags?: string[];
+  /** Option names other commands use for what this one calls differently, for suggestions. */
+  synonyms?: Record<string, string>;
   /** Returns the process exit code. */
   run(ctx: CliContext): Promise<number>;
 }

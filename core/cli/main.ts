@@ -1,11 +1,12 @@
 import { resolveDataDir } from '../app/data-dir';
 import { appVersion } from '../app/version';
 import { formatError, serializeError } from '../errors';
-import { parseArgs, stringOption, UsageError } from './args';
+import { nearest, parseArgs, stringOption, UsageError } from './args';
 import type { CliContext } from './command';
 import { commands } from './commands/index';
 
 const globalValueOptions = ['data-dir'];
+const globalFlags = ['json', 'help'];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -41,14 +42,25 @@ export async function main(argv: string[], io: Pick<CliContext, 'stdout' | 'stde
   }
   const entry = commands.find((c) => c.name === first);
   if (!entry) {
-    io.stderr.write(`quantbench: unknown command "${first}"\n\n${mainHelp()}`);
+    const near = first.startsWith('-') ? undefined : nearest(first, commands.map((c) => c.name));
+    io.stderr.write(
+      `quantbench: unknown ${first.startsWith('-') ? 'option' : 'command'} "${first}"${near ? `; did you mean "${near}"?` : ''}\n\n${mainHelp()}`,
+    );
     return 2;
   }
   const command = await entry.load();
   const rest = argv.slice(1);
   const json = rest.includes('--json');
   try {
-    const { positionals, options } = parseArgs(rest, new Set([...globalValueOptions, ...(command.valueOptions ?? [])]));
+    const { positionals, options } = parseArgs(
+      rest,
+      {
+        values: [...globalValueOptions, ...(command.valueOptions ?? [])],
+        flags: [...globalFlags, ...(command.flags ?? [])],
+        synonyms: command.synonyms,
+      },
+      `quantbench ${command.name}`,
+    );
     if (options.help) {
       io.stdout.write(command.usage.trimEnd() + '\n');
       return 0;

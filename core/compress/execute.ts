@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CompressError } from './errors';
 import { bnAffine } from './fold';
-import type { Activation, GraphNode, LayerGraph } from './graph';
+import type { Activation, GraphNode, LayerGraph, NodeAttrs } from './graph';
 
 export interface NodeWeights {
   kernel?: tf.Tensor;
@@ -23,7 +23,17 @@ export interface RunOptions {
   keep?: Set<string>;
 }
 
-function activate(x: tf.Tensor, a: Activation): tf.Tensor {
+/** The activation functions a layer may end with, as the graph names them. */
+export const ACTIVATIONS: ReadonlySet<string> = new Set<Activation>([
+  'linear',
+  'relu',
+  'relu6',
+  'tanh',
+  'sigmoid',
+  'softmax',
+]);
+
+export function activate(x: tf.Tensor, a: Activation): tf.Tensor {
   switch (a) {
     case 'linear':
       return x;
@@ -47,6 +57,53 @@ function ownWeights(node: GraphNode): NodeWeights {
   };
 }
 
+export type KernelOp = 'conv2d' | 'depthwise_conv2d' | 'dense';
+
+/**
+ * A conv2d, depthwise_conv2d or dense kernel applied to `x`, before bias and activation: the
+ * one implementation of these layers' math, for calibration, simulation and fine-tuning
+ * alike (the fine-tuner differentiates through it). A dense kernel whose rows match the last
+ * axis multiplies along it, as Keras Dense does on a sequence; otherwise the sample is
+ * flattened first.
+ */
+export function applyKernel(
+  op: KernelOp,
+  attrs: NodeAttrs,
+  x: tf.Tensor,
+  kernel: tf.Tensor,
+): tf.Tensor {
+  switch (op) {
+    case 'conv2d':
+      return tf.conv2d(
+        x as tf.Tensor4D,
+        kernel as tf.Tensor4D,
+        attrs.strides!,
+        attrs.padding!,
+        'NHWC',
+        attrs.dilation,
+      );
+    case 'depthwise_conv2d':
+      return tf.depthwiseConv2d(
+        x as tf.Tensor4D,
+        kernel as tf.Tensor4D,
+        attrs.strides!,
+        attrs.padding!,
+        'NHWC',
+        attrs.dilation,
+      );
+    case 'dense': {
+      const units = kernel.shape[1]!;
+      if (x.rank > 2 && x.shape[x.rank - 1] === kernel.shape[0]) {
+        const rows = x.shape.slice(0, -1);
+        return tf
+          .matMul(x.reshape([-1, kernel.shape[0]!]) as tf.Tensor2D, kernel as tf.Tensor2D)
+          .reshape([...rows, units]);
+      }
+      return tf.matMul(x.reshape([x.shape[0], -1]) as tf.Tensor2D, kernel as tf.Tensor2D);
+    }
+  }
+}
+
 /** One node's float output from given inputs and weights (inside the caller's tidy). */
 export function computeNode(
   node: GraphNode,
@@ -58,27 +115,9 @@ export function computeNode(
   let y: tf.Tensor;
   switch (node.op) {
     case 'conv2d':
-      y = tf.conv2d(
-        x as tf.Tensor4D,
-        w.kernel as tf.Tensor4D,
-        a.strides!,
-        a.padding!,
-        'NHWC',
-        a.dilation,
-      );
-      break;
     case 'depthwise_conv2d':
-      y = tf.depthwiseConv2d(
-        x as tf.Tensor4D,
-        w.kernel as tf.Tensor4D,
-        a.strides!,
-        a.padding!,
-        'NHWC',
-        a.dilation,
-      );
-      break;
     case 'dense':
-      y = tf.matMul(x.reshape([x.shape[0], -1]) as tf.Tensor2D, w.kernel as tf.Tensor2D);
+      y = applyKernel(node.op, a, x, w.kernel!);
       break;
     case 'batch_norm': {
       const { mul, add } = w.affine ?? bnAffine(node);

@@ -36,6 +36,21 @@ export const COMPRESS_STAGES = [
 
 export type CompressStage = (typeof COMPRESS_STAGES)[number];
 
+/**
+ * Where a stage's progress puts the whole run, for one bar over all stages: each stage is an
+ * equal share, evaluation (the slowest) two, and a recipe's fine-tuning, slower than
+ * everything else together, six.
+ */
+export function overallFraction(stage: CompressStage, fraction: number, fineTunes: boolean): number {
+  const weights: number[] = COMPRESS_STAGES.map((s) =>
+    s === 'fineTune' ? (fineTunes ? 6 : 0) : s === 'evaluate' ? 2 : 1,
+  );
+  const total = weights.reduce((a, b) => a + b, 0);
+  const index = COMPRESS_STAGES.indexOf(stage);
+  const before = weights.slice(0, index).reduce((a, b) => a + b, 0);
+  return Math.min(1, (before + weights[index]! * fraction) / total);
+}
+
 /** What long steps report, for the job system to forward and the CLI to draw. */
 export interface CompressProgress {
   stage: CompressStage;

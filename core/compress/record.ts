@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Dataset } from '../data/index';
 import type { Json, Store } from '../store/index';
-import type { CompressReport } from './run';
+import type { CompressReport } from './report';
 import type { Recipe } from './recipe';
 
 /** sha256 of the exact samples (and labels) a run evaluates on. */

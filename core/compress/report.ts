@@ -1,7 +1,12 @@
 import { gzipSync } from 'node:zlib';
-import { floatParamBytes, macs, outputChannels, type GraphNode } from './graph';
+import type { FitReport } from '../fit/fit-report';
+import { floatParamBytes, macs, outputChannels, type GraphNode, type RemovedLayer } from './graph';
 import type { LayerGuarantee } from './guarantees';
+import type { ClusterRecord } from './cluster';
+import type { FineTuneSummary } from './finetune-step';
 import type { CompressResult } from './pipeline';
+import type { PruneRecord } from './prune';
+import type { Recipe } from './recipe';
 import { sparsityOf } from './prune';
 import type { QuantizedNode } from './quantize';
 
@@ -188,4 +193,55 @@ export function layerReports(result: CompressResult, exported?: LayerGuarantee[]
     });
   }
   return out;
+}
+
+export interface Metric {
+  accuracy?: number;
+  mse?: number;
+  samples: number;
+}
+
+export interface CompressReport {
+  /** The run's id in the experiment store, when one was given. */
+  runId?: number;
+  model: string;
+  recipe: Recipe;
+  data: string;
+  calibData: string;
+  float: Metric;
+  int8: Metric & { evaluatedWith: 'runtime (wasm build of the firmware)' };
+  /** SQNR of each model output, int8 simulation against float, on the calibration samples. */
+  outputSqnrDb: Record<string, number>;
+  sizes: SizeReport;
+  /** RAM and flash the model needs, from the runtime's planner, and the verdict on job.board. */
+  fit: FitReport;
+  layers: LayerReport[];
+  guarantees: { ok: boolean; layers: LayerGuarantee[] };
+  /** Int8 predictions against labels on the evaluation data (classifiers only). */
+  confusion?: { labels: string[]; matrix: number[][] };
+  /** Per weighted layer: the imported float weights and the weights after prune/cluster, on shared bins. */
+  histograms: Record<string, { edges: number[]; before: number[]; after: number[] }>;
+  autoExcluded: { layer: string; reason: string }[];
+  /** Keras layers with no op in the export because they compute nothing at inference. */
+  removedLayers: RemovedLayer[];
+  /** BatchNormalization layers whose statistics were refreshed after pruning or clustering. */
+  batchNormReestimated: string[];
+  /** Float BatchNormalizations whose int8 producer's output channels were equalized. */
+  batchNormEqualized: string[];
+  /** What the prune and cluster steps did per layer, with their output errors when data-aware. */
+  pruned: PruneRecord[];
+  clustered: ClusterRecord[];
+  /** What the recipe's fineTune step did, when it has one. */
+  fineTune?: FineTuneSummary;
+  warnings: string[];
+  timings: Record<string, number>;
+  files: {
+    tflite: string;
+    header: string;
+    source: string;
+    /** MicroMutableOpResolver with exactly the model's ops, for TFLite Micro projects. */
+    resolver: string;
+    keras: string;
+    report: string;
+  };
 }

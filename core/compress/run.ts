@@ -15,13 +15,11 @@ import { saveKeras } from '../model/keras-writer';
 import { BatchRunner } from '../runtime/index';
 import { CompressError } from './errors';
 import { exportTflite } from './export-tflite';
-import { checkExportedGuarantees, type LayerGuarantee } from './guarantees';
+import { checkExportedGuarantees } from './guarantees';
 import { writeGraphWeights } from './keras-weights';
 import type { LayerGraph, RemovedLayer } from './graph';
 import { lowerKerasModel } from './lower-keras';
 import { compress, type CompressProgress, type CompressResult } from './pipeline';
-import type { ClusterRecord } from './cluster';
-import type { PruneRecord } from './prune';
 import type { QuantizedModel } from './quantize';
 import {
   checkDatasetFits,
@@ -31,8 +29,10 @@ import {
   type QuantizeStep,
   type Recipe,
 } from './recipe';
-import { layerReports, sizeReport, type LayerReport, type SizeReport } from './report';
+import { layerReports, sizeReport, type CompressReport, type Metric } from './report';
 import { beginCompressRun, finishCompressRun } from './record';
+
+export type { CompressReport, Metric } from './report';
 import { runSimulated } from './simulate';
 import type { Store } from '../store/index';
 import {
@@ -40,7 +40,7 @@ import {
   prepareFineTune,
   type FineTuneSummary,
   type PreparedFineTune,
-} from '../finetune/compress-step';
+} from './finetune-step';
 
 export interface CompressJob {
   model: string;
@@ -63,57 +63,6 @@ export interface CompressJob {
   onRunStarted?: (runId: number) => void;
   /** Judge the fit on this board, and stop before evaluating when the model does not fit. */
   board?: BoardProfile;
-}
-
-export interface Metric {
-  accuracy?: number;
-  mse?: number;
-  samples: number;
-}
-
-export interface CompressReport {
-  /** The run's id in the experiment store, when one was given. */
-  runId?: number;
-  model: string;
-  recipe: Recipe;
-  data: string;
-  calibData: string;
-  float: Metric;
-  int8: Metric & { evaluatedWith: 'runtime (wasm build of the firmware)' };
-  /** SQNR of each model output, int8 simulation against float, on the calibration samples. */
-  outputSqnrDb: Record<string, number>;
-  sizes: SizeReport;
-  /** RAM and flash the model needs, from the runtime's planner, and the verdict on job.board. */
-  fit: FitReport;
-  layers: LayerReport[];
-  guarantees: { ok: boolean; layers: LayerGuarantee[] };
-  /** Int8 predictions against labels on the evaluation data (classifiers only). */
-  confusion?: { labels: string[]; matrix: number[][] };
-  /** Per weighted layer: the imported float weights and the weights after prune/cluster, on shared bins. */
-  histograms: Record<string, { edges: number[]; before: number[]; after: number[] }>;
-  autoExcluded: { layer: string; reason: string }[];
-  /** Keras layers with no op in the export because they compute nothing at inference. */
-  removedLayers: RemovedLayer[];
-  /** BatchNormalization layers whose statistics were refreshed after pruning or clustering. */
-  batchNormReestimated: string[];
-  /** Float BatchNormalizations whose int8 producer's output channels were equalized. */
-  batchNormEqualized: string[];
-  /** What the prune and cluster steps did per layer, with their output errors when data-aware. */
-  pruned: PruneRecord[];
-  clustered: ClusterRecord[];
-  /** What the recipe's fineTune step did, when it has one. */
-  fineTune?: FineTuneSummary;
-  warnings: string[];
-  timings: Record<string, number>;
-  files: {
-    tflite: string;
-    header: string;
-    source: string;
-    /** MicroMutableOpResolver with exactly the model's ops, for TFLite Micro projects. */
-    resolver: string;
-    keras: string;
-    report: string;
-  };
 }
 
 async function readAll(

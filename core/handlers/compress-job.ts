@@ -1,5 +1,5 @@
 // Runs inside a job worker thread: a compression from start to recorded run.
-import { COMPRESS_STAGES, type CompressStage } from '../compress/pipeline';
+import { overallFraction } from '../compress/pipeline';
 import { runCompressJob } from '../compress/run';
 import { parseRecipe, preset } from '../compress/recipe';
 import type { JobContext } from '../jobs/types';
@@ -22,20 +22,6 @@ export interface CompressJobResult {
   floatAccuracy?: number;
   int8Accuracy?: number;
   tfliteBytes: number;
-}
-
-/**
- * One bar for the whole job: each stage is an equal share, evaluation (the slowest) two, and
- * a recipe's fine-tuning, slower than everything else together, six.
- */
-function overall(stage: CompressStage, fraction: number, fineTunes: boolean): number {
-  const weights: number[] = COMPRESS_STAGES.map((s) =>
-    s === 'fineTune' ? (fineTunes ? 6 : 0) : s === 'evaluate' ? 2 : 1,
-  );
-  const total = weights.reduce((a, b) => a + b, 0);
-  const index = COMPRESS_STAGES.indexOf(stage);
-  const before = weights.slice(0, index).reduce((a, b) => a + b, 0);
-  return Math.min(1, (before + weights[index]! * fraction) / total);
 }
 
 export async function compressJob(ctx: JobContext<CompressJobParams>): Promise<CompressJobResult> {
@@ -61,7 +47,7 @@ export async function compressJob(ctx: JobContext<CompressJobParams>): Promise<C
       onProgress: (progress) => {
         ctx.progress(
           progress.stage,
-          overall(progress.stage, progress.fraction, fineTunes),
+          overallFraction(progress.stage, progress.fraction, fineTunes),
           progress.message,
         );
       },

@@ -1,4 +1,4 @@
-import type { ImportedModel } from './index';
+import type { ImportedModel } from './imported';
 import type { LayerSummary, Shape } from './summary';
 
 /** What `inspect` reports about a Keras or tfjs model: plain data, ready for JSON. */

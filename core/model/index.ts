@@ -1,27 +1,13 @@
 import { closeSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
 import './layers/index';
 import { QuantbenchError } from '../errors';
 import { openUserFile, UserFileError } from '../files/user-file';
-import { pickReader, type ModelFormat } from './formats/index';
-import type { JsonObject } from './keras-config';
-import { summarizeLayers, type LayerSummary, type Shape } from './summary';
+import { pickReader } from './formats/index';
+import type { ImportedModel } from './imported';
+import { summarizeLayers, type Shape } from './summary';
 
-/** A model ready to run: the built tfjs model and what was learned about it while importing. */
-export interface ImportedModel {
-  format: ModelFormat;
-  kerasVersion?: string;
-  path: string;
-  model: tf.LayersModel;
-  layers: LayerSummary[];
-  /** Shape of the (first) input, batch dimension first as null. */
-  inputShape: Shape;
-  /** Shape of the (first) output. */
-  outputShape: Shape;
-  /** The normalised Keras config (Keras 2 style) the model was built from. */
-  config: JsonObject;
-}
+export type { ImportedModel } from './imported';
 
 export class ModelFileError extends QuantbenchError {
   constructor(file: string, problem: string, options: { cause?: unknown } = {}) {
@@ -47,8 +33,16 @@ export async function loadModel(file: string): Promise<ImportedModel> {
       closeSync(fd);
     }
   } catch (error) {
-    if (error instanceof UserFileError && error.code !== 'FILE_NOT_FOUND' && error.code !== 'FILE_UNREADABLE') throw error;
-    const code = error instanceof UserFileError ? (error.cause as NodeJS.ErrnoException | undefined)?.code : (error as NodeJS.ErrnoException).code;
+    if (
+      error instanceof UserFileError &&
+      error.code !== 'FILE_NOT_FOUND' &&
+      error.code !== 'FILE_UNREADABLE'
+    )
+      throw error;
+    const code =
+      error instanceof UserFileError
+        ? (error.cause as NodeJS.ErrnoException | undefined)?.code
+        : (error as NodeJS.ErrnoException).code;
     throw new ModelFileError(
       resolved,
       code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (error as Error).message})`,

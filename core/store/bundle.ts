@@ -17,7 +17,7 @@ import { QuantbenchError } from '../errors';
 import { readUserFile } from '../files/user-file';
 import { readZip, ZipError } from '../files/zip';
 import { ArtifactFiles } from './artifacts';
-import { openDatabase } from './db';
+import { openDatabase, type Db } from './db';
 import { StoreError } from './errors';
 import {
   buildExport,
@@ -27,9 +27,15 @@ import {
   type ImportResult,
 } from './exchange';
 import { runsToCsv } from './csv';
-import type { Store } from './store';
+import { listRuns } from './queries/list';
 import type { RunFilter } from './types';
 import { randomBytes } from 'node:crypto';
+
+/** The part of a Store that bundles read and write (store.ts imports this module, not the reverse). */
+export interface StoreContents {
+  readonly db: Db;
+  readonly files: ArtifactFiles;
+}
 
 /**
  * Files that carry runs between machines:
@@ -39,6 +45,7 @@ import { randomBytes } from 'node:crypto';
  * - `.csv`: the listing columns, for spreadsheets (export only);
  * - a Quantbench database file (`quantbench.sqlite`, with its `artifacts/` beside it), import only.
  */
+
 export type ExportFormat = 'qbx' | 'dir' | 'json' | 'csv';
 
 const EXPORT_JSON = 'export.json';
@@ -61,7 +68,7 @@ export interface ExportSummary {
 
 /** Writes the runs matching `filter` to `file` in the format its extension names. */
 export function exportToFile(
-  store: Store,
+  store: StoreContents,
   file: string,
   filter?: RunFilter,
   format = formatForPath(file),
@@ -70,11 +77,11 @@ export function exportToFile(
   const shas = [...new Set(doc.runs.flatMap((r) => r.artifacts.map((a) => a.sha256)))];
   const target = path.resolve(file);
   if (format === 'csv') {
-    const runs = store.listRuns({ filter, limit: 10_000, sort: { by: 'id', direction: 'asc' } });
+    const runs = listRuns(store.db, { filter, limit: 10_000, sort: { by: 'id', direction: 'asc' } });
     let all = runs.runs;
     for (let offset = all.length; offset < runs.total; offset = all.length) {
       all = all.concat(
-        store.listRuns({ filter, limit: 10_000, offset, sort: { by: 'id', direction: 'asc' } })
+        listRuns(store.db, { filter, limit: 10_000, offset, sort: { by: 'id', direction: 'asc' } })
           .runs,
       );
     }
@@ -99,7 +106,7 @@ export function exportToFile(
 }
 
 /** Merges runs from a bundle, an export JSON or another Quantbench database into the store. */
-export function importFromFile(store: Store, file: string): ImportResult & { file: string } {
+export function importFromFile(store: StoreContents, file: string): ImportResult & { file: string } {
   const source = path.resolve(file);
   if (!existsSync(source)) {
     throw new StoreError('STORE_IMPORT_NOT_FOUND', `${source} does not exist`, {

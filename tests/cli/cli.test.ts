@@ -45,6 +45,36 @@ describe('quantbench CLI', () => {
     assert.match(r.stderr, /unknown command "frobnicate"/);
   });
 
+  it('suggests the nearest command for a misspelt one', () => {
+    const r = runCli(['inspct', 'model.keras']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /unknown command "inspct"; did you mean "inspect"\?/);
+  });
+
+  for (const [args, suggestion] of [
+    [['compress', 'm.keras', '--recipe', 'int8', '--data', 'fashion-mnist:test', '--out', 'out', '--limit', '200'], /unknown option --limit; did you mean --eval-samples\?/],
+    [['eval', 'm.keras', '--data', 'fashion-mnist:test', '--limt', '5'], /unknown option --limt; did you mean --limit\?/],
+    [['inspect', 'm.keras', '--jsn'], /unknown option --jsn; did you mean --json\?/],
+  ] as const) {
+    it(`refuses \`${args.slice(0, 1).concat(args.slice(-2)).join(' ')}\` with exit 2 and a suggestion, before any work`, () => {
+      const r = runCli([...args]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, suggestion);
+      assert.equal(r.stdout, '');
+    });
+  }
+
+  it('declares every option its usage text mentions', async () => {
+    const { commands } = await import('../../core/cli/commands/index');
+    for (const entry of commands) {
+      const c = await entry.load();
+      const declared = new Set([...(c.valueOptions ?? []), ...(c.flags ?? []), 'json', 'help', 'data-dir']);
+      // `--min-METRIC` in `runs` stands for a family of declared options.
+      const mentioned = [...c.usage.matchAll(/--([a-z][a-z0-9-]*[a-z0-9])(?![-a-zA-Z0-9])/g)].map((m) => m[1]!);
+      assert.deepEqual(mentioned.filter((m) => !declared.has(m)), [], c.name);
+    }
+  });
+
   it('shows a command\'s usage with --help', () => {
     const r = runCli(['serve', '--help']);
     assert.equal(r.status, 0);

@@ -370,6 +370,27 @@ describe('importing model files as they occur in the wild', () => {
     );
   });
 
+  /**
+   * Supported classes the fixture model does not contain: the containers (its nested model
+   * shows up as its layers, head/...) and classes no test builds yet. The list is derived from
+   * the supported one, so a newly supported class fails here until it is built or named.
+   */
+  const notBuiltByEveryLayerModel = new Set([
+    'Sequential',
+    'Functional',
+    'ActivityRegularization',
+    'Average',
+    'Cropping2D',
+    'ELU',
+    'GaussianDropout',
+    'GlobalMaxPooling1D',
+    'Maximum',
+    'Minimum',
+    'RandomBrightness',
+    'RandomCrop',
+    'SpatialDropout1D',
+  ]);
+
   for (const major of [2, 3] as const) {
     it(`builds every supported layer class from a Keras ${major} file, nested model and skip connections included`, async () => {
       const model = everyLayerModel({ kerasMajor: major });
@@ -385,49 +406,10 @@ describe('importing model files as they occur in the wild', () => {
         .dataSync()[0]!;
       assert.ok(diff <= 1e-6, `max abs difference ${diff}`);
       const classes = new Set(imported.layers.map((l) => l.className));
-      const required = [
-        'InputLayer',
-        'Conv1D',
-        'Conv2D',
-        'DepthwiseConv2D',
-        'SeparableConv2D',
-        'Dense',
-        'BatchNormalization',
-        'LayerNormalization',
-        'Rescaling',
-        'Normalization',
-        'Activation',
-        'ReLU',
-        'LeakyReLU',
-        'PReLU',
-        'Add',
-        'Subtract',
-        'Multiply',
-        'Concatenate',
-        'MaxPooling1D',
-        'MaxPooling2D',
-        'AveragePooling1D',
-        'AveragePooling2D',
-        'GlobalAveragePooling1D',
-        'GlobalAveragePooling2D',
-        'GlobalMaxPooling2D',
-        'Flatten',
-        'Reshape',
-        'Permute',
-        'Softmax',
-        'Dropout',
-        'SpatialDropout2D',
-        'ZeroPadding2D',
-        'UpSampling2D',
-        'RandomFlip',
-        'RandomRotation',
-        'RandomZoom',
-        'RandomTranslation',
-        'RandomContrast',
-        'GaussianNoise',
-      ];
+      for (const cls of notBuiltByEveryLayerModel)
+        assert.ok(supportedLayerClasses.includes(cls), `${cls} is listed as not built but is not supported at all`);
+      const required = supportedLayerClasses.filter((c) => !notBuiltByEveryLayerModel.has(c));
       for (const cls of required) {
-        assert.ok(supportedLayerClasses.includes(cls), `${cls} is not in the supported list`);
         assert.ok(classes.has(cls), `${cls} was not exercised`);
       }
       // The nested Sequential shows up as head/<layer>.

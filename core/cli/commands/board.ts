@@ -18,6 +18,7 @@ first line. Push models to that path from another terminal. Runs until Ctrl-C.
   --ram BYTES     arena limit reported to clients (host build only)
   --flash BYTES   model storage limit (host build only)`,
   valueOptions: ['baud', 'faults', 'banner', 'ram', 'flash'],
+  flags: ['qemu'],
   async run(ctx) {
     if (ctx.positionals[0] !== 'virtual') throw new UsageError('say which board: `quantbench board virtual`');
     const qemu = ctx.options.qemu === true;

@@ -1,13 +1,14 @@
-import { PRESET_NAMES } from '../../compress/recipe';
-import { COMPRESS_STAGES, type CompressProgress } from '../../compress/pipeline';
+import { loadRecipe, PRESET_NAMES } from '../../compress/recipe';
+import { overallFraction } from '../../compress/pipeline';
 import { runCompressJob, type CompressReport } from '../../compress/run';
 import { openStore } from '../../store/index';
 import { initBackend } from '../../train/backend';
 import { numberOption, stringOption, UsageError } from '../args';
-import type { CliCommand, CliContext } from '../command';
+import type { CliCommand } from '../command';
 import { emit } from '../output';
 import { resolveBoardProfile } from '../../fit/boards';
 import { formatFit } from '../../fit/fit-report';
+import { progressReporter } from '../progress';
 
 /** "1/255" or a plain number. */
 function parseScale(raw: string): number {
@@ -16,26 +17,6 @@ function parseScale(raw: string): number {
   if (!Number.isFinite(value) || value === 0)
     throw new UsageError(`--input-scale must be a number such as 0.00392 or 1/255, got "${raw}"`);
   return value;
-}
-
-/** One redrawn line on a terminal; nothing when stderr is a pipe or a file. */
-function progressBar(ctx: CliContext): { update: (p: CompressProgress) => void; done: () => void } {
-  const tty = (ctx.stderr as NodeJS.WriteStream).isTTY === true;
-  if (!tty) return { update: () => {}, done: () => {} };
-  return {
-    update(p) {
-      const overall =
-        (COMPRESS_STAGES.indexOf(p.stage) + Math.min(1, p.fraction)) / COMPRESS_STAGES.length;
-      const width = 30;
-      const filled = Math.round(overall * width);
-      ctx.stderr.write(
-        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.stage}${p.message ? ` ${p.message}` : ''} ${Math.round(p.fraction * 100)}%\x1b[K`,
-      );
-    },
-    done() {
-      ctx.stderr.write('\r\x1b[K');
-    },
-  };
 }
 
 function pct(v: number | undefined): string {
@@ -118,6 +99,8 @@ report, sizes, fit report, float and int8 accuracy).
   --no-record               do not record the run in the experiment store
   --json                    print report.json on stdout`,
   valueOptions: ['recipe', 'data', 'calib-data', 'input-scale', 'eval-samples', 'out', 'board'],
+  flags: ['no-record'],
+  synonyms: { limit: 'eval-samples', 'eval-limit': 'eval-samples' },
   async run(ctx) {
     const model = ctx.positionals[0];
     if (!model) throw new UsageError('give the Keras model to compress');
@@ -138,20 +121,26 @@ report, sizes, fit report, float and int8 accuracy).
     const boardName = stringOption(ctx.options, 'board');
     const board = boardName === undefined ? undefined : resolveBoardProfile(boardName, ctx.dataDir);
 
+    const parsed = loadRecipe(recipe);
+    const fineTunes = parsed.steps.some((s) => s.step === 'fineTune');
     await initBackend();
-    const bar = progressBar(ctx);
+    const bar = progressReporter(ctx);
     const store = ctx.options['no-record'] === true ? undefined : openStore(ctx.dataDir);
     let report: CompressReport;
     try {
       report = await runCompressJob({
         model,
-        recipe,
+        recipe: parsed,
         data,
         calibData: stringOption(ctx.options, 'calib-data'),
         inputScale: scale === undefined ? undefined : parseScale(scale),
         evalSamples,
         out,
-        onProgress: bar.update,
+        onProgress: (p) =>
+          bar.update(
+            overallFraction(p.stage, p.fraction, fineTunes),
+            p.message ? `${p.stage} ${p.message}` : p.stage,
+          ),
         signal: ctx.signal,
         store,
         board,

@@ -9,6 +9,7 @@ import { initBackend, type BackendName } from '../../train/backend';
 import { numberOption, stringOption, UsageError } from '../args';
 import type { CliCommand } from '../command';
 import { emit } from '../output';
+import { progressReporter } from '../progress';
 
 function numberList(options: Record<string, string | boolean>, name: string): number[] | undefined {
   const raw = stringOption(options, name);
@@ -72,6 +73,7 @@ Evaluates a Keras (.keras, .h5) or tfjs (model.json) model in float32 on a datas
     'backend',
     'fashion-mnist-dir',
   ],
+  flags: ['reconstruction'],
   async run(ctx) {
     const modelPath = ctx.positionals[0];
     if (!modelPath) throw new UsageError('give the model file to evaluate');
@@ -124,20 +126,13 @@ Evaluates a Keras (.keras, .h5) or tfjs (model.json) model in float32 on a datas
       preprocessing,
     });
     for (const notice of dataset.notices) ctx.stderr.write(`note: ${notice}\n`);
-    let lastPercent = -1;
+    const bar = progressReporter(ctx);
     const result = await evaluateFloat(imported.model, dataset, {
       batchSize,
       reconstruction: ctx.options.reconstruction === true,
       signal: ctx.signal,
-      onProgress: ({ done, total }) => {
-        if (ctx.json) return;
-        const percent = Math.floor((done / total) * 100);
-        if (percent === lastPercent) return;
-        lastPercent = percent;
-        ctx.stderr.write(`\revaluating ${done}/${total}`);
-      },
-    });
-    if (!ctx.json) ctx.stderr.write('\n');
+      onProgress: ({ done, total }) => bar.update(done / total, `evaluating ${done}/${total}`),
+    }).finally(() => bar.done());
     emit(ctx, { model: imported.path, format: imported.format, ...result }, () =>
       human(result, imported.path),
     );

@@ -47,6 +47,7 @@ export const runsCommand: CliCommand = {
   name: 'runs',
   usage,
   valueOptions: [...FILTER_OPTIONS, 'sort', 'limit', 'offset', 'cost', 'format', 'min-age-hours'],
+  flags: ['asc', 'remove'],
   async run(ctx) {
     const [sub, ...args] = ctx.positionals;
     const handler = sub === undefined ? undefined : subcommands[sub];

@@ -12,6 +12,7 @@ Open the printed URL (it carries a per-start token; requests without it are refu
 With --sample, imports the built-in sample model and starts a virtual board first.
 With --json, prints {"url", "port"} once listening. Stops on Ctrl-C.`,
   valueOptions: ['port'],
+  flags: ['sample'],
   async run(ctx) {
     const service = createService({ dataDir: ctx.dataDir, face: 'serve' });
     if (ctx.options.sample) {

@@ -6,6 +6,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs';
+import { forEachDepthwiseTap } from './depthwise-taps';
 import { heapFloats, type WasmBackend } from './wasm-backend';
 
 /**
@@ -29,45 +30,24 @@ function depthwiseBackpropFilter(args: {
     attrs.dimRoundingMode,
     true,
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } =
-    info;
+  const { inChannels, outChannels } = info;
   const mult = outChannels / inChannels;
-  const padTop = info.padInfo.top;
-  const padLeft = info.padInfo.left;
-  const acc = new Float64Array(filterHeight * filterWidth * outChannels);
+  const acc = new Float64Array(info.filterHeight * info.filterWidth * outChannels);
 
   const out = backend.makeOutput([...attrs.filterShape], 'float32');
   const xs = heapFloats(backend, x);
   const dys = heapFloats(backend, dy);
-  let dyBase = 0;
-  for (let n = 0; n < batchSize; n++) {
-    const xBatch = n * inHeight * inWidth * inChannels;
-    for (let oy = 0; oy < outHeight; oy++) {
-      for (let ox = 0; ox < outWidth; ox++, dyBase += outChannels) {
-        for (let i = 0; i < filterHeight; i++) {
-          const iy = oy * strideHeight - padTop + i * dilationHeight;
-          if (iy < 0 || iy >= inHeight) continue;
-          for (let j = 0; j < filterWidth; j++) {
-            const ix = ox * strideWidth - padLeft + j * dilationWidth;
-            if (ix < 0 || ix >= inWidth) continue;
-            const xBase = xBatch + (iy * inWidth + ix) * inChannels;
-            const wBase = (i * filterWidth + j) * outChannels;
-            if (mult === 1) {
-              for (let c = 0; c < inChannels; c++)
-                acc[wBase + c]! += xs[xBase + c]! * dys[dyBase + c]!;
-            } else {
-              for (let c = 0; c < inChannels; c++) {
-                const xv = xs[xBase + c]!;
-                const o = c * mult;
-                for (let m = 0; m < mult; m++) acc[wBase + o + m]! += xv * dys[dyBase + o + m]!;
-              }
-            }
-          }
-        }
+  forEachDepthwiseTap(info, (xBase, wBase, dyBase) => {
+    if (mult === 1) {
+      for (let c = 0; c < inChannels; c++) acc[wBase + c]! += xs[xBase + c]! * dys[dyBase + c]!;
+    } else {
+      for (let c = 0; c < inChannels; c++) {
+        const xv = xs[xBase + c]!;
+        const o = c * mult;
+        for (let m = 0; m < mult; m++) acc[wBase + o + m]! += xv * dys[dyBase + o + m]!;
       }
     }
-  }
+  });
   heapFloats(backend, out).set(acc);
   return out;
 }

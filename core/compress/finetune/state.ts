@@ -1,5 +1,5 @@
-import type { LayerGraph } from '../compress/graph';
-import { outputChannels, WEIGHTED_OPS } from '../compress/graph';
+import type { LayerGraph } from '../graph';
+import { outputChannels, WEIGHTED_OPS } from '../graph';
 
 export type LayerPolicy = 'int8' | 'float' | 'fold';
 

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { ACTIVATIONS, activate as activateNode, applyKernel, type KernelOp } from '../execute';
+import type { Activation } from '../graph';
 import { FineTuneError } from './errors';
 
 /** tfjs-layers keeps weights on protected fields; these are the ones fine-tuning reads. */
@@ -59,36 +61,35 @@ export function kernelChannels(layer: tf.layers.Layer, shape: number[]): number 
     : shape[shape.length - 1]!;
 }
 
+/** The layer's activation, through the compression engine's executor; names it does not compute are refused. */
 export function activate(name: string, x: tf.Tensor, layer: string): tf.Tensor {
-  switch (name) {
-    case 'linear':
-      return x;
-    case 'relu':
-      return tf.relu(x);
-    case 'relu6':
-      return tf.relu6(x);
-    case 'sigmoid':
-      return tf.sigmoid(x);
-    case 'tanh':
-      return tf.tanh(x);
-    case 'softmax':
-      return tf.softmax(x);
-    default:
-      throw new FineTuneError(
-        'FINETUNE_ACTIVATION',
-        `layer "${layer}" uses activation "${name}", which fine-tuning does not compute`,
-        {
-          hint: 'use linear, relu, relu6, sigmoid, tanh or softmax, or exclude the layer from compression',
-        },
-      );
+  if (!ACTIVATIONS.has(name)) {
+    throw new FineTuneError(
+      'FINETUNE_ACTIVATION',
+      `layer "${layer}" uses activation "${name}", which fine-tuning does not compute`,
+      {
+        hint: 'use linear, relu, relu6, sigmoid, tanh or softmax, or exclude the layer from compression',
+      },
+    );
   }
+  return activateNode(x, name as Activation);
 }
 
 function pair(v: unknown): [number, number] {
   return Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)];
 }
 
-/** Runs a Conv2D, DepthwiseConv2D or Dense layer with the given kernel, before its activation. */
+const KERNEL_OPS: Record<WeightedKind, KernelOp> = {
+  Conv2D: 'conv2d',
+  DepthwiseConv2D: 'depthwise_conv2d',
+  Dense: 'dense',
+};
+
+/**
+ * Runs a Conv2D, DepthwiseConv2D or Dense layer with the given kernel, before its activation,
+ * with the compression engine's layer math (compress/execute.ts), so training and the
+ * calibration and simulation that follow it compute each layer the same way.
+ */
 export function linearPart(
   layer: tf.layers.Layer,
   x: tf.Tensor,
@@ -96,29 +97,16 @@ export function linearPart(
   bias: tf.Tensor | undefined,
 ): tf.Tensor {
   const config = layer.getConfig();
-  const kind = layer.getClassName();
-  let y: tf.Tensor;
-  if (kind === 'Dense') {
-    const rows = x.shape.slice(0, -1);
-    y = tf
-      .matMul(x.reshape([-1, x.shape[x.shape.length - 1]!]), kernel as tf.Tensor2D)
-      .reshape([...rows, kernel.shape[1]!]);
-  } else {
-    const strides = pair(config.strides ?? 1);
-    const dilation = pair(config.dilationRate ?? config.dilation_rate ?? 1);
-    const padding = (config.padding ?? 'valid') as 'same' | 'valid';
-    y =
-      kind === 'Conv2D'
-        ? tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, 'NHWC', dilation)
-        : tf.depthwiseConv2d(
-            x as tf.Tensor4D,
-            kernel as tf.Tensor4D,
-            strides,
-            padding,
-            'NHWC',
-            dilation,
-          );
-  }
+  const y = applyKernel(
+    KERNEL_OPS[layer.getClassName() as WeightedKind],
+    {
+      strides: pair(config.strides ?? 1),
+      dilation: pair(config.dilationRate ?? config.dilation_rate ?? 1),
+      padding: (config.padding ?? 'valid') as 'same' | 'valid',
+    },
+    x,
+    kernel,
+  );
   return bias ? y.add(bias) : y;
 }
 

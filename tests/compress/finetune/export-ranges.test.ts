@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { asymmetricParams } from '../../core/compress/quant-math';
-import { parseRecipe } from '../../core/compress/recipe';
-import { loadTrainingData } from '../../core/finetune/data';
-import { compressWithFineTune, int8Predictions } from '../../core/finetune/flow';
-import { registerFineTuneKernels } from '../../core/finetune/kernels';
-import { FineTuneSchema } from '../../core/finetune/recipe';
-import { ConstrainedTrainer } from '../../core/finetune/trainer';
-import { readTflite } from '../../core/tflite/index';
-import { initBackend } from '../../core/train/backend';
+import { asymmetricParams } from '../../../core/compress/quant-math';
+import { parseRecipe } from '../../../core/compress/recipe';
+import { loadTrainingData } from '../../../core/compress/finetune/data';
+import { compressWithFineTune, int8Predictions } from '../../../core/compress/finetune-flow';
+import { registerFineTuneKernels } from '../../../core/compress/finetune/kernels';
+import { fineTuneStepSchema } from '../../../core/compress/recipe';
+import { ConstrainedTrainer } from '../../../core/compress/finetune/trainer';
+import { readTflite } from '../../../core/tflite/index';
+import { initBackend } from '../../../core/train/backend';
 
 /**
  * Every way a Keras layer's output meets the exported int8 graph: a float Rescaling read by an
@@ -86,7 +86,7 @@ describe('fine-tuned export uses the activation ranges learned in training', () 
     tf.dispose([xs, ys]);
 
     const calibration = tf.tensor(train.x.subarray(0, 100 * 784), [100, 28, 28, 1]);
-    const config = FineTuneSchema.parse({
+    const config = fineTuneStepSchema.parse({
       step: 'fineTune',
       epochs: 1,
       batchSize: 32,

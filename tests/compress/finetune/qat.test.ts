@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../core/train/backend';
-import { registerFineTuneKernels } from '../../core/finetune/kernels';
-import { activationParams, MovingRange } from '../../core/finetune/fake-quant';
-import type { CompressionState } from '../../core/finetune/state';
-import { ConstrainedTrainer } from '../../core/finetune/trainer';
+import { initBackend } from '../../../core/train/backend';
+import { registerFineTuneKernels } from '../../../core/compress/finetune/kernels';
+import { activationParams, MovingRange } from '../../../core/compress/finetune/fake-quant';
+import type { CompressionState } from '../../../core/compress/finetune/state';
+import { ConstrainedTrainer } from '../../../core/compress/finetune/trainer';
 
 function mlp(): tf.LayersModel {
   const input = tf.input({ shape: [6], name: 'x' });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { asymmetricParams, type QuantParams } from '../compress/quant-math';
+import { asymmetricParams, type QuantParams } from '../quant-math';
 
 /** TFLite rounds half away from zero; tf.round rounds half to even. */
 function roundHalfAway(v: tf.Tensor): tf.Tensor {

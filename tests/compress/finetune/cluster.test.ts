@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../core/train/backend';
-import { registerFineTuneKernels } from '../../core/finetune/kernels';
-import { magnitudeMask } from '../../core/finetune/masks';
-import type { CompressionState } from '../../core/finetune/state';
-import { batchOf, ConstrainedTrainer } from '../../core/finetune/trainer';
+import { initBackend } from '../../../core/train/backend';
+import { registerFineTuneKernels } from '../../../core/compress/finetune/kernels';
+import { magnitudeMask } from '../../../core/compress/finetune/masks';
+import type { CompressionState } from '../../../core/compress/finetune/state';
+import { batchOf, ConstrainedTrainer } from '../../../core/compress/finetune/trainer';
 import { kernelValues, quadrantData, smallConvModel } from './small-model';
 
 /** Linear centroids over the live weights, nearest assignment; pruned weights in the zero cluster. */

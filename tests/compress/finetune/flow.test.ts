@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { exportTflite } from '../../core/compress/export-tflite';
-import { parseRecipe, preset } from '../../core/compress/recipe';
-import { loadTrainingData } from '../../core/finetune/data';
-import { compressWithFineTune, int8Accuracy } from '../../core/finetune/flow';
-import { registerFineTuneKernels } from '../../core/finetune/kernels';
-import { FineTuneSchema } from '../../core/finetune/recipe';
-import { ConstrainedTrainer, type TrainingData } from '../../core/finetune/trainer';
-import { initBackend } from '../../core/train/backend';
-import { trainSampleModel } from '../../core/train/sample-model';
+import { exportTflite } from '../../../core/compress/export-tflite';
+import { parseRecipe, preset } from '../../../core/compress/recipe';
+import { loadTrainingData } from '../../../core/compress/finetune/data';
+import { compressWithFineTune, int8Accuracy } from '../../../core/compress/finetune-flow';
+import { registerFineTuneKernels } from '../../../core/compress/finetune/kernels';
+import { fineTuneStepSchema } from '../../../core/compress/recipe';
+import { ConstrainedTrainer, type TrainingData } from '../../../core/compress/finetune/trainer';
+import { initBackend } from '../../../core/train/backend';
+import { trainSampleModel } from '../../../core/train/sample-model';
 import { compactModel } from './compact';
 
 function floatAccuracy(model: tf.LayersModel, data: TrainingData): number {
@@ -57,7 +57,7 @@ describe('prune50-cluster16-int8-keep-rescaling-float with fine-tuning, end to e
         ),
       ],
     });
-    const config = FineTuneSchema.parse({
+    const config = fineTuneStepSchema.parse({
       step: 'fineTune',
       epochs: 2,
       batchSize: 32,

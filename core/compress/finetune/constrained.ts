@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { inferencePassThroughClasses } from '../model/layers/identity';
+import { inferencePassThroughClasses } from '../../model/layers/identity';
 import { FineTuneError } from './errors';
 import {
   fakeQuantActivation,

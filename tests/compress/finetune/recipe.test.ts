@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { loadRecipe } from '../../core/compress/recipe';
-import { FineTuneSchema } from '../../core/finetune/recipe';
-import { learningRateAt, shouldPrune } from '../../core/finetune/schedule';
-import { tempDir } from '../helpers/tmp';
+import { loadRecipe } from '../../../core/compress/recipe';
+import { fineTuneStepSchema } from '../../../core/compress/recipe';
+import { learningRateAt, shouldPrune } from '../../../core/compress/finetune/schedule';
+import { tempDir } from '../../helpers/tmp';
 
 describe('fineTune recipe step', () => {
   it('fills defaults and reads a YAML recipe through the compression recipe loader', () => {
@@ -29,7 +29,7 @@ describe('fineTune recipe step', () => {
       ].join('\n'),
     );
     const step = loadRecipe(file).steps.find((s) => s.step === 'fineTune');
-    const config = FineTuneSchema.parse(step);
+    const config = fineTuneStepSchema.parse(step);
     assert.equal(config.epochs, 2);
     assert.equal(config.optimizer, 'sgd');
     assert.deepEqual(config.schedule, {
@@ -54,7 +54,7 @@ describe('fineTune recipe step', () => {
       { epocs: 2 },
     ]) {
       assert.equal(
-        FineTuneSchema.safeParse({ step: 'fineTune', ...bad }).success,
+        fineTuneStepSchema.safeParse({ step: 'fineTune', ...bad }).success,
         false,
         JSON.stringify(bad),
       );

@@ -5,7 +5,7 @@ import {
   type TensorInfo,
   type UnsortedSegmentSumAttrs,
 } from '@tensorflow/tfjs';
-import type { WasmBackend } from '../../train/wasm-kernels/wasm-backend';
+import type { WasmBackend } from '../../../train/wasm-kernels/wasm-backend';
 
 /**
  * The gradient of Gather: a centroid's gradient is the sum of its members' gradients.

@@ -9,14 +9,18 @@ import type { JobHandler, JobModule } from '../jobs/types';
 import { loadModel } from '../model';
 import { saveKeras } from '../model/keras-writer';
 import { initBackend, type BackendName } from '../train/backend';
-import { loadTrainingData } from './data';
-import { FineTuneError } from './errors';
-import { registerFineTuneKernels } from './kernels';
-import { formatSeconds } from './progress-bar';
-import { FineTuneSchema, type FineTuneInput } from './recipe';
-import { compressWithFineTune, int8Accuracy } from './flow';
-import { fineTune, type FineTuneOutcome, type FineTuneProgress } from './run';
-import type { CompressionState } from './state';
+import { loadTrainingData } from '../compress/finetune/data';
+import { FineTuneError } from '../compress/finetune/errors';
+import { registerFineTuneKernels } from '../compress/finetune/kernels';
+import { fineTuneStepSchema, type FineTuneInput } from '../compress/recipe';
+import { compressWithFineTune, int8Accuracy } from '../compress/finetune-flow';
+import {
+  describeFineTuneProgress,
+  fineTune,
+  type FineTuneOutcome,
+  type FineTuneProgress,
+} from '../compress/finetune/run';
+import type { CompressionState } from '../compress/finetune/state';
 
 export interface FineTuneJobParams {
   /** .keras, .h5 or tfjs model.json of the (pruned/clustered) float model. */
@@ -69,7 +73,7 @@ export const fineTuneJob: JobHandler<FineTuneJobParams, FineTuneJobResult> = asy
       },
     );
   }
-  const parsed = FineTuneSchema.safeParse(step);
+  const parsed = fineTuneStepSchema.safeParse(step);
   if (!parsed.success) {
     throw new FineTuneError(
       'FINETUNE_RECIPE',
@@ -106,8 +110,7 @@ export const fineTuneJob: JobHandler<FineTuneJobParams, FineTuneJobResult> = asy
     ctx.progress(
       'fine-tune',
       e.fraction,
-      `epoch ${e.epoch + 1}/${e.epochs} step ${e.step + 1}/${e.stepsPerEpoch} loss ${e.loss.toFixed(4)} acc ${(e.accuracy * 100).toFixed(1)}%` +
-        (e.secondsLeft === null ? '' : ` ${formatSeconds(e.secondsLeft)} left`),
+      describeFineTuneProgress(e),
     );
   const result: FineTuneJobResult = {
     backend,

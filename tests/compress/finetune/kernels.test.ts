@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '../../core/train/backend';
-import { registerFineTuneKernels } from '../../core/finetune/kernels';
+import { useBackend } from '../../../core/train/backend';
+import { registerFineTuneKernels } from '../../../core/compress/finetune/kernels';
 
 function relativeError(a: Float32Array, b: Float32Array): number {
   let diff = 0;

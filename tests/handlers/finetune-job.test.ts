@@ -7,13 +7,13 @@ import {
   fineTuneJobModule,
   type FineTuneJobParams,
   type FineTuneJobResult,
-} from '../../core/finetune/job';
-import { magnitudeMask } from '../../core/finetune/masks';
+} from '../../core/handlers/finetune-job';
+import { magnitudeMask } from '../../core/compress/finetune/masks';
 import { JobCancelledError, JobManager } from '../../core/jobs/manager';
 import { saveKeras } from '../../core/model/keras-writer';
 import { initBackend } from '../../core/train/backend';
 import { tempDir } from '../helpers/tmp';
-import { fashionModel } from './compact';
+import { fashionModel } from '../compress/finetune/compact';
 
 describe('fine-tune job', () => {
   const dir = tempDir('quantbench-finetune-');

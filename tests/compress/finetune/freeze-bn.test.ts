@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { registerFineTuneKernels } from '../../core/finetune/kernels';
-import { FineTuneSchema } from '../../core/finetune/recipe';
-import { ConstrainedTrainer } from '../../core/finetune/trainer';
-import { initBackend } from '../../core/train/backend';
+import { registerFineTuneKernels } from '../../../core/compress/finetune/kernels';
+import { fineTuneStepSchema } from '../../../core/compress/recipe';
+import { ConstrainedTrainer } from '../../../core/compress/finetune/trainer';
+import { initBackend } from '../../../core/train/backend';
 
 /** Dense → BatchNormalization (float, as the keep-float presets leave it) → Dense. */
 function withBatchNorm(): tf.LayersModel {
@@ -61,7 +61,7 @@ describe('freezeBatchNorm', () => {
   });
 
   it('is off unless the recipe asks', () => {
-    assert.equal(FineTuneSchema.parse({ step: 'fineTune' }).freezeBatchNorm, false);
+    assert.equal(fineTuneStepSchema.parse({ step: 'fineTune' }).freezeBatchNorm, false);
   });
 
   it('keeps the moving statistics while gamma and beta still train', () => {

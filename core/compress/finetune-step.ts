@@ -1,17 +1,16 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { CompressOptions, CompressProgress, CompressResult } from '../compress/pipeline';
-import type { LayerGraph } from '../compress/graph';
-import { resolvePolicies } from '../compress/policy';
-import type { Recipe } from '../compress/recipe';
+import type { CompressOptions, CompressProgress, CompressResult } from './pipeline';
+import type { LayerGraph } from './graph';
+import { resolvePolicies } from './policy';
+import type { Recipe } from './recipe';
 import type { OpenDatasetOptions } from '../data';
-import { loadTrainingData } from './data';
-import { FineTuneError } from './errors';
-import { compressWithFineTune } from './flow';
-import { registerFineTuneKernels } from './kernels';
-import { formatSeconds } from './progress-bar';
+import { loadTrainingData } from './finetune/data';
+import { FineTuneError } from './finetune/errors';
+import { compressWithFineTune } from './finetune-flow';
+import { registerFineTuneKernels } from './finetune/kernels';
 import type { FineTuneConfig } from './recipe';
-import type { EpochRecord, FineTuneProgress } from './run';
-import type { TrainingData } from './trainer';
+import { describeFineTuneProgress, type EpochRecord } from './finetune/run';
+import type { TrainingData } from './finetune/trainer';
 
 /** A recipe's fineTune step with its training data read and checked, before any work starts. */
 export interface PreparedFineTune {
@@ -84,14 +83,6 @@ export async function prepareFineTune(
   return { config, spec, train };
 }
 
-function progressMessage(p: FineTuneProgress): string {
-  return (
-    `epoch ${p.epoch + 1}/${p.epochs} step ${p.step + 1}/${p.stepsPerEpoch} ` +
-    `loss ${p.loss.toFixed(4)} acc ${(p.accuracy * 100).toFixed(1)}%` +
-    (p.secondsLeft === null ? '' : ` ${formatSeconds(p.secondsLeft)} left`)
-  );
-}
-
 /**
  * The compression engine's run of a recipe with a fineTune step: prune and cluster, fine-tune
  * with them held, quantize with the learned activation ranges. The result reads as one
@@ -122,7 +113,7 @@ export async function compressFineTuned(
         options.onProgress?.({
           stage: 'fineTune',
           fraction: p.fraction,
-          message: progressMessage(p),
+          message: describeFineTuneProgress(p),
         }),
       compress: { onProgress: options.onProgress, score: options.score },
     },

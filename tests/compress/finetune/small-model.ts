@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TrainingData } from '../../core/finetune/trainer';
+import type { TrainingData } from '../../../core/compress/finetune/trainer';
 
 /** A small conv net with the layer kinds the sample model has: conv, BN, depthwise, dense. */
 export function smallConvModel(seed: number): tf.LayersModel {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { initBackend } from '../../core/train/backend';
-import { registerFineTuneKernels } from '../../core/finetune/kernels';
-import { magnitudeMask } from '../../core/finetune/masks';
-import { polynomialSparsity } from '../../core/finetune/schedule';
-import { batchOf, ConstrainedTrainer } from '../../core/finetune/trainer';
+import { initBackend } from '../../../core/train/backend';
+import { registerFineTuneKernels } from '../../../core/compress/finetune/kernels';
+import { magnitudeMask } from '../../../core/compress/finetune/masks';
+import { polynomialSparsity } from '../../../core/compress/finetune/schedule';
+import { batchOf, ConstrainedTrainer } from '../../../core/compress/finetune/trainer';
 import { kernelValues, quadrantData, smallConvModel } from './small-model';
 
 const LAYERS = ['conv', 'dw', 'pw', 'classes'];

@@ -1,10 +1,10 @@
-import { EventHub } from '../app/events';
-import { numberOption, stringOption, UsageError } from '../cli/args';
-import type { CliCommand } from '../cli/command';
-import { emit } from '../cli/output';
-import { JobManager } from '../jobs/manager';
-import { fineTuneJobModule, type FineTuneJobParams, type FineTuneJobResult } from './job';
-import { ProgressBar } from './progress-bar';
+import { EventHub } from '../../app/events';
+import { numberOption, stringOption, UsageError } from '../args';
+import type { CliCommand } from '../command';
+import { emit } from '../output';
+import { JobManager } from '../../jobs/manager';
+import { fineTuneJobModule, type FineTuneJobParams, type FineTuneJobResult } from '../../handlers/finetune-job';
+import { progressReporter } from '../progress';
 
 const pct = (v: number | null | undefined) => (v == null ? '-' : `${(v * 100).toFixed(2)}%`);
 
@@ -44,7 +44,7 @@ export const finetuneCommand: CliCommand = {
         ] as const
       ).filter(([, v]) => v !== undefined),
     );
-    const { loadRecipe } = await import('../compress/recipe');
+    const { loadRecipe } = await import('../../compress/recipe');
     const step = loadRecipe(recipe).steps.find((s) => s.step === 'fineTune') ?? {
       step: 'fineTune' as const,
     };
@@ -59,7 +59,7 @@ export const finetuneCommand: CliCommand = {
     };
     const events = new EventHub();
     const jobs = new JobManager({ events });
-    const bar = new ProgressBar(ctx.stderr as NodeJS.WriteStream);
+    const bar = progressReporter(ctx);
     events.on('onJobProgress', (e) => {
       if (e.fraction !== null) bar.update(e.fraction, e.message ?? e.step, e.etaSeconds);
     });
@@ -69,8 +69,7 @@ export const finetuneCommand: CliCommand = {
     const onAbort = () => jobs.cancel(job.jobId);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const result = await job.done;
-      bar.done();
+      const result = await job.done.finally(() => bar.done());
       emit(ctx, result, () =>
         [
           ...result.epochs.map(

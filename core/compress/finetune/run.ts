@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { seededRandom, shuffledIndices } from '../train/sample-model';
+import { seededRandom, shuffledIndices } from '../../train/sample-model';
 import { FineTuneError } from './errors';
 import type { ActivationRange } from './fake-quant';
-import type { FineTuneConfig } from './recipe';
+import type { FineTuneConfig } from '../recipe';
 import type { CompressionState } from './state';
 import { batchOf, ConstrainedTrainer, type TrainingData } from './trainer';
 
@@ -16,6 +16,14 @@ export interface FineTuneProgress {
   /** 0..1 over the whole run. */
   fraction: number;
   secondsLeft: number | null;
+}
+
+/** One line for a progress display; the display adds the time left from the run's fraction. */
+export function describeFineTuneProgress(p: FineTuneProgress): string {
+  return (
+    `epoch ${p.epoch + 1}/${p.epochs} step ${p.step + 1}/${p.stepsPerEpoch} ` +
+    `loss ${p.loss.toFixed(4)} acc ${(p.accuracy * 100).toFixed(1)}%`
+  );
 }
 
 export interface EpochRecord {

@@ -1,4 +1,4 @@
-import { openDataset, type OpenDatasetOptions } from '../data';
+import { openDataset, type OpenDatasetOptions } from '../../data';
 import { FineTuneError } from './errors';
 import type { TrainingData } from './trainer';
 

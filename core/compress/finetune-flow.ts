@@ -1,17 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-import { exportTflite } from '../compress/export-tflite';
-import type { LayerGraph } from '../compress/graph';
-import { checkExportedGuarantees, type LayerGuarantee } from '../compress/guarantees';
-import { writeGraphWeights } from '../compress/keras-weights';
-import { lowerKerasModel } from '../compress/lower-keras';
-import { compress, type CompressOptions, type CompressResult } from '../compress/pipeline';
-import type { QuantizeStep, Recipe } from '../compress/recipe';
+import { exportTflite } from './export-tflite';
+import type { LayerGraph } from './graph';
+import { checkExportedGuarantees, type LayerGuarantee } from './guarantees';
+import { writeGraphWeights } from './keras-weights';
+import { lowerKerasModel } from './lower-keras';
+import { compress, type CompressOptions, type CompressResult } from './pipeline';
+import type { QuantizeStep, Recipe } from './recipe';
 import { Runtime, decodeOutput, encodeInput } from '../runtime/index';
-import { FineTuneError } from './errors';
+import { FineTuneError } from './finetune/errors';
 import type { FineTuneConfig } from './recipe';
-import { fineTune, type FineTuneOutcome, type FineTuneRunOptions } from './run';
-import { stateFromGraph, type CompressionState } from './state';
-import type { TrainingData } from './trainer';
+import { fineTune, type FineTuneOutcome, type FineTuneRunOptions } from './finetune/run';
+import { stateFromGraph, type CompressionState } from './finetune/state';
+import type { TrainingData } from './finetune/trainer';
 
 /** Puts fine-tuned masks and centroids on a freshly lowered graph, as the compress steps left them. */
 export function applyState(
