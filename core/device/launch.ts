@@ -35,15 +35,35 @@ export function startVirtualBoard(options: VirtualBoardOptions = {}): Promise<La
   return launch('virtual board', virtualBoardBinary, args, /^port: (\S+)/m, 'stdout');
 }
 
+/** The QEMU machines the board images run on, and where each one's protocol USART is. */
+export const qemuMachines = {
+  'mps2-an386': { image: path.join(firmwareBuildDir, 'mps2', 'board.elf'), serialBefore: 0 },
+  // The STM32F4 image talks on USART2 as on a Nucleo; QEMU wires -serial in USART order.
+  netduinoplus2: { image: path.join(firmwareBuildDir, 'stm32f4', 'nucleo-f446re', 'board.elf'), serialBefore: 1 },
+  'mps3-an547': { image: path.join(firmwareBuildDir, 'mps3-an547', 'board.elf'), serialBefore: 0 },
+} as const;
+export type QemuMachine = keyof typeof qemuMachines;
+
 export interface QemuBoardOptions {
+  machine?: QemuMachine;
   image?: string;
   qemu?: string;
+  /** Start halted with no image and a gdbstub on 127.0.0.1:PORT, for loading over GDB. */
+  gdbPort?: number;
 }
 
-/** The Cortex-M4 image under QEMU; -icount makes cycle counts repeat run to run. */
+/** A board image under QEMU; -icount makes cycle counts repeat run to run. */
 export function startQemuBoard(options: QemuBoardOptions = {}): Promise<LaunchedBoard> {
-  const image = options.image ?? qemuBoardImage;
-  const args = ['-M', 'mps2-an386', '-nographic', '-monitor', 'none', '-icount', 'shift=0', '-serial', 'pty', '-kernel', image];
+  const machine = options.machine ?? 'mps2-an386';
+  const spec = qemuMachines[machine];
+  const serial = [...Array.from({ length: spec.serialBefore }, () => ['-serial', 'null']).flat(), '-serial', 'pty'];
+  const args = ['-M', machine, '-nographic', '-monitor', 'none', '-icount', 'shift=0', ...serial];
+  if (options.gdbPort !== undefined) {
+    args.push('-S', '-gdb', `tcp:127.0.0.1:${options.gdbPort}`);
+    return launch('QEMU board', options.qemu ?? 'qemu-system-arm', args, /char device redirected to (\/dev\/\S+)/, 'both');
+  }
+  const image = options.image ?? spec.image;
+  args.push('-kernel', image);
   return launch('QEMU board', options.qemu ?? 'qemu-system-arm', args, /char device redirected to (\/dev\/\S+)/, 'both', image);
 }
 
