@@ -11,6 +11,7 @@
 #define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x4))
 #define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x8))
 #define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10))
+#define UART_INTSTATUS (*(volatile uint32_t *)(UART0_BASE + 0xC))
 #define UART_STATE_TX_FULL 1u
 #define UART_STATE_RX_FULL 2u
 
@@ -21,9 +22,41 @@
 
 static volatile uint32_t systick_wraps;
 
+/* Received bytes go through the RX interrupt into a ring and the core sleeps (WFI)
+ * while the line is idle, rather than spinning on the status register. */
+#define RX_RING 512u
+#define UART0_RX_IRQN 33u
+#define NVIC_ISER(n) (*(volatile uint32_t *)(0xE000E100u + 4u * (n)))
+static volatile uint8_t rx_ring[RX_RING];
+static volatile uint32_t rx_head, rx_tail;
+
+void UART0RX_Handler(void) {
+  /* Cleared first: a byte arriving while the loop drains raises it again. */
+  UART_INTSTATUS = 2u;
+  while (UART_STATE & UART_STATE_RX_FULL) {
+    uint32_t next = (rx_head + 1u) % RX_RING;
+    if (next == rx_tail) {
+      /* Ring full: leave the byte in the UART and stop taking interrupts, so the sender
+       * is held off (QEMU waits while RX is full) until the main loop catches up. */
+      UART_CTRL &= ~(1u << 3);
+      break;
+    }
+    rx_ring[rx_head] = (uint8_t)UART_DATA;
+    rx_head = next;
+  }
+}
+
 void uart_init(void) {
   UART_BAUDDIV = 16; /* the smallest divisor the CMSDK UART accepts */
-  UART_CTRL = 3u;    /* TX and RX enable */
+  UART_CTRL = 3u | (1u << 3); /* TX and RX enable, RX interrupt */
+  NVIC_ISER(UART0_RX_IRQN / 32u) = 1u << (UART0_RX_IRQN % 32u);
+}
+
+void uart_wait(void) {
+  /* Masked, an arriving interrupt still ends WFI; it is taken after cpsie. */
+  __asm__ volatile("cpsid i" ::: "memory");
+  if (rx_tail == rx_head && !(UART_STATE & UART_STATE_RX_FULL)) __asm__ volatile("wfi");
+  __asm__ volatile("cpsie i" ::: "memory");
 }
 
 static void uart_putc(uint8_t c) {
@@ -42,8 +75,19 @@ void uart_puts(const char *s) {
 }
 
 int uart_getc_nonblocking(void) {
-  if (!(UART_STATE & UART_STATE_RX_FULL)) return -1;
-  return (int)(UART_DATA & 0xFFu);
+  if (rx_tail == rx_head) {
+    /* A byte the ISR left in the UART (it stands down on a full ring). Masked, so the
+     * ISR cannot take the same byte between the status check and the read. */
+    int c = -1;
+    __asm__ volatile("cpsid i" ::: "memory");
+    if (UART_STATE & UART_STATE_RX_FULL) c = (int)(UART_DATA & 0xFFu);
+    else UART_CTRL |= 1u << 3;
+    __asm__ volatile("cpsie i" ::: "memory");
+    return c;
+  }
+  uint8_t c = rx_ring[rx_tail];
+  rx_tail = (rx_tail + 1u) % RX_RING;
+  return c;
 }
 
 void SysTick_Handler(void) { systick_wraps++; }

@@ -1,12 +1,13 @@
 /* Vector table and reset handler for the Cortex-M55 of mps3-an547: the table sits at the
- * start of the ITCM (0x0), where the Secure VTOR points out of reset. Only SysTick is
- * used, so the table stops after the system exceptions. */
+ * start of the ITCM (0x0), where the Secure VTOR points out of reset. SysTick and the
+ * UART0 RX interrupt (IRQ 33) are the only ones used. */
 #include <stdint.h>
 
 extern uint32_t _estack, _sidata, _sdata, _edata, _sbss, _ebss;
 extern int main(void);
 void Reset_Handler(void);
 void SysTick_Handler(void);
+void UART0RX_Handler(void);
 
 static void Default_Handler(void) {
   for (;;) {
@@ -16,7 +17,7 @@ static void Default_Handler(void) {
 void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void HardFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
 
-__attribute__((section(".isr_vector"), used)) void (*const vector_table[16])(void) = {
+__attribute__((section(".isr_vector"), used)) void (*const vector_table[16 + 34])(void) = {
   (void (*)(void))(uintptr_t)&_estack,
   Reset_Handler,
   NMI_Handler,
@@ -31,6 +32,7 @@ __attribute__((section(".isr_vector"), used)) void (*const vector_table[16])(voi
   0,
   Default_Handler, /* PendSV */
   SysTick_Handler,
+  [16 + 33] = UART0RX_Handler,
 };
 
 void Reset_Handler(void) {

@@ -53,7 +53,10 @@ int main(void) {
   boot();
   for (;;) {
     int c = uart_getc_nonblocking();
-    if (c < 0) continue;
+    if (c < 0) {
+      uart_wait();
+      continue;
+    }
     uint8_t byte = (uint8_t)c;
     qb_board_feed(&board, &byte, 1);
     if (qb_board_reset_requested(&board)) boot();

@@ -91,6 +91,7 @@
 #define PLL_M 16u
 
 static uint32_t apb1_hz = HSI_HZ, apb2_hz = HSI_HZ;
+static void uart_enable_rx_interrupt(void);
 
 static int wait_set(volatile uint32_t *reg, uint32_t mask, uint32_t value) {
   for (uint32_t i = 0; i < READY_SPINS; i++) {
@@ -158,6 +159,44 @@ void uart_init(uint32_t core_hz) {
   /* 16x oversampling: BRR holds USARTDIV * 16, rounded. */
   USART_BRR = (pclk + QB_STM32_BAUD / 2) / QB_STM32_BAUD;
   USART_CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE;
+  uart_enable_rx_interrupt();
+}
+
+/* Received bytes go through an interrupt into a ring, so none is lost while the main
+ * loop runs an inference or checks a frame, and the core sleeps (WFI) while the line
+ * is idle instead of spinning on the status register. */
+#define RX_RING 512u
+static volatile uint8_t rx_ring[RX_RING];
+static volatile uint32_t rx_head, rx_tail;
+#if QB_STM32_USART == 1
+#define USART_IRQN 37u
+#else
+#define USART_IRQN 38u
+#endif
+#define NVIC_ISER(n) REG(0xE000E100u + 4u * (n))
+#define USART_CR1_RXNEIE (1u << 5)
+
+void USART_IRQHandler(void) {
+  uint32_t next = (rx_head + 1u) % RX_RING;
+  if (next == rx_tail) {
+    /* Ring full: stop taking interrupts and leave the byte in DR until the main loop
+     * catches up (QEMU holds the sender off meanwhile; silicon may overrun, which the
+     * protocol's CRC and retry absorb). */
+    USART_CR1 &= ~USART_CR1_RXNEIE;
+    return;
+  }
+  uint32_t sr = USART_SR;
+  /* Reading DR after SR clears RXNE and an overrun (ORE) alike. */
+  uint32_t dr = USART_DR;
+  if (sr & USART_SR_RXNE) {
+    rx_ring[rx_head] = (uint8_t)dr;
+    rx_head = next;
+  }
+}
+
+static void uart_enable_rx_interrupt(void) {
+  USART_CR1 |= USART_CR1_RXNEIE;
+  NVIC_ISER(USART_IRQN / 32u) = 1u << (USART_IRQN % 32u);
 }
 
 static void uart_putc(uint8_t c) {
@@ -176,13 +215,20 @@ void uart_puts(const char *s) {
 }
 
 int uart_getc_nonblocking(void) {
-  uint32_t sr = USART_SR;
-  /* An overrun (ORE) is cleared by this same SR-then-DR read sequence; the lost byte
-   * shows up as a CRC failure the protocol retries. */
-  if (!(sr & (USART_SR_RXNE | USART_SR_ORE))) return -1;
-  uint32_t dr = USART_DR;
-  if (!(sr & USART_SR_RXNE)) return -1;
-  return (int)(dr & 0xFFu);
+  if (rx_tail == rx_head) return -1;
+  uint8_t c = rx_ring[rx_tail];
+  rx_tail = (rx_tail + 1u) % RX_RING;
+  /* Room again: take interrupts (RXNEIE is level-triggered, so a waiting byte fires). */
+  USART_CR1 |= USART_CR1_RXNEIE;
+  return c;
+}
+
+void uart_wait(void) {
+  /* Masked, an arriving interrupt still ends WFI; it is taken after cpsie, so a byte
+   * that lands between the check and the WFI cannot leave the core asleep. */
+  __asm__ volatile("cpsid i" ::: "memory");
+  if (rx_tail == rx_head) __asm__ volatile("wfi");
+  __asm__ volatile("cpsie i" ::: "memory");
 }
 
 /* SysTick wraps every 2^24 cycles; its interrupt extends whichever counter is in use

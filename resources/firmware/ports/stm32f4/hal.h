@@ -39,6 +39,8 @@ void uart_write(const void *data, size_t bytes);
 void uart_puts(const char *s);
 /* Returns the next received byte, or -1 when none is waiting. */
 int uart_getc_nonblocking(void);
+/* Sleeps until something happens (a byte, a timer tick) when no byte is waiting. */
+void uart_wait(void);
 
 /* Starts the cycle counter: DWT CYCCNT where the core has one that counts, else SysTick
  * at the core clock. Both count core clock cycles. */

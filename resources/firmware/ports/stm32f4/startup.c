@@ -1,12 +1,13 @@
 /* Vector table and reset handler for STM32F4: the table sits at the start of flash
- * (0x08000000, aliased at 0x0 when booting from flash). Only SysTick is used, so the
- * table stops after the system exceptions; no peripheral interrupt is ever enabled. */
+ * (0x08000000, aliased at 0x0 when booting from flash). SysTick and the protocol
+ * USART's interrupt are the only ones used; the table covers the F405's 82 IRQs. */
 #include <stdint.h>
 
 extern uint32_t _estack, _sidata, _sdata, _edata, _sbss, _ebss;
 extern int main(void);
 void Reset_Handler(void);
 void SysTick_Handler(void);
+void USART_IRQHandler(void);
 
 static void Default_Handler(void) {
   for (;;) {
@@ -16,7 +17,7 @@ static void Default_Handler(void) {
 void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void HardFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
 
-__attribute__((section(".isr_vector"), used)) void (*const vector_table[16])(void) = {
+__attribute__((section(".isr_vector"), used)) void (*const vector_table[16 + 82])(void) = {
   (void (*)(void))(uintptr_t)&_estack,
   Reset_Handler,
   NMI_Handler,
@@ -30,6 +31,8 @@ __attribute__((section(".isr_vector"), used)) void (*const vector_table[16])(voi
   0,
   Default_Handler, /* PendSV */
   SysTick_Handler,
+  [16 + 37] = USART_IRQHandler, /* USART1 */
+  [16 + 38] = USART_IRQHandler, /* USART2 */
 };
 
 void Reset_Handler(void) {
