@@ -3,6 +3,8 @@ import { z } from 'zod';
 // which reaches them through this file.
 import type { Histogram as WeightHistogram } from '../model/histogram';
 import type { ListRunsResult, ParetoResult, RunComparison, RunDetail } from '../store/index';
+import type { FlashResult } from '../device/gdb/flash';
+import type { GdbServerInfo, ProbeInfo } from '../device/gdb/servers';
 export type { ListRunsResult, ParetoResult, RunComparison, RunDetail, RunSummary, StoredLayer } from '../store/index';
 import type { EventName, MethodName } from './methods';
 
@@ -147,6 +149,14 @@ export interface BoardHello {
   ops: number;
 }
 
+/** What the Boards screen offers for flashing: built images, and servers and probes seen here. */
+export interface FlashTargets {
+  images: Array<{ name: string; path: string }>;
+  gdbServers: GdbServerInfo[];
+  probes: ProbeInfo[];
+}
+export type { FlashResult };
+
 const PortUrl = z
   .string()
   .min(1)
@@ -196,6 +206,19 @@ export const contract = {
       })
       .strict(),
     result: trusted<JobStarted>(),
+  },
+  'boards.flashTargets': { params: z.object({}).strict(), result: trusted<FlashTargets>() },
+  'boards.flash': {
+    params: z
+      .object({
+        /** A firmware .elf on the machine running the core. */
+        image: z.string().min(1).max(4096),
+        /** HOST:PORT of the GDB server. */
+        gdb: z.string().min(1).max(300),
+        resetCommand: z.string().min(1).max(200).optional(),
+      })
+      .strict(),
+    result: trusted<FlashResult>(),
   },
   'jobs.cancel': { params: z.object({ jobId: z.string().min(1) }).strict(), result: z.object({ cancelled: z.boolean() }) },
   'runs.list': {

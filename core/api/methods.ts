@@ -15,6 +15,8 @@ export const methodNames = [
   'boards.stop',
   'boards.hello',
   'boards.push',
+  'boards.flashTargets',
+  'boards.flash',
   'jobs.cancel',
   'runs.list',
   'runs.get',

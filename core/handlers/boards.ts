@@ -34,6 +34,26 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
       return { stopped: true };
     },
 
+    'boards.flashTargets': async (): Promise<Result<'boards.flashTargets'>> => {
+      const { existsSync } = await import('node:fs');
+      const { qemuMachines } = await import('../device/launch');
+      const { listGdbServers, listProbes } = await import('../device/gdb/servers');
+      const path = await import('node:path');
+      const nucleo411 = path.join(path.dirname(qemuMachines.netduinoplus2.image), '..', 'nucleo-f411re', 'board.elf');
+      const images = [
+        { name: 'STM32 Nucleo-F446RE', path: qemuMachines.netduinoplus2.image },
+        { name: 'STM32 Nucleo-F411RE', path: path.normalize(nucleo411) },
+        { name: 'QEMU mps2-an386 (Cortex-M4)', path: qemuMachines['mps2-an386'].image },
+        { name: 'QEMU mps3-an547 (Cortex-M55)', path: qemuMachines['mps3-an547'].image },
+      ].filter((i) => existsSync(i.path));
+      return { images, gdbServers: listGdbServers(), probes: listProbes() };
+    },
+
+    'boards.flash': async (p: Params<'boards.flash'>): Promise<Result<'boards.flash'>> => {
+      const { flashImage } = await import('../device/gdb/flash');
+      return flashImage(p.image, { gdb: p.gdb, resetCommand: p.resetCommand });
+    },
+
     'boards.hello': async (p: Params<'boards.hello'>): Promise<Result<'boards.hello'>> => {
       const { Board } = await import('../device/board');
       const board = await Board.connect(p.port);
