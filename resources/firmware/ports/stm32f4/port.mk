@@ -7,11 +7,11 @@ STM32_PORT := ports/stm32f4
 STM32_BOARDS := nucleo-f446re nucleo-f411re
 STM32_DEFS_nucleo-f446re := -DQB_STM32_USART=2 -DQB_STM32_SYSCLK_MHZ=168
 STM32_DEFS_nucleo-f411re := -DQB_STM32_USART=2 -DQB_STM32_SYSCLK_MHZ=100
-# The small frame and bench buffer the Arduino port uses, and room for the interpreter
-# with 96 tensors and 64 ops: together they leave about 100 KB of the 128 KB for model
-# and arena.
-STM32_LIMITS := -DQB_MAX_PAYLOAD=1024 -DQB_BENCHMARK_CAPACITY=100 -DQB_MAX_TENSORS=96 -DQB_MAX_OPS=64 \
-  -DQB_STM32_INTERPRETER_BYTES=10240
+# A frame big enough for one 28x28 float32 sample (3,136 bytes) per EVALUATE, a 100-run
+# bench buffer and an interpreter for 64 tensors and 48 ops: together with an 8 KB stack
+# they leave 100 KB of the 128 KB for model (62 KB) and arena (38 KB).
+STM32_LIMITS := -DQB_MAX_PAYLOAD=3200 -DQB_BENCHMARK_CAPACITY=100 -DQB_MAX_TENSORS=64 -DQB_MAX_OPS=48 \
+  -DQB_STM32_INTERPRETER_BYTES=6912
 STM32_CFLAGS := -O2 -g -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 \
   -ffunction-sections -fdata-sections -ffreestanding $(CFLAGS_COMMON) -Iprotocol $(STM32_LIMITS)
 STM32_PROTO := qb_board qb_cobs qb_crc32
