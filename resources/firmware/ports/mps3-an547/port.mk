@@ -14,11 +14,11 @@ ifeq ($(HAVE_ARM),1)
 all: m55
 endif
 
-$(OUT)/mps3-an547/obj/%.o: src/%.c $(HDR)
+$(OUT)/mps3-an547/obj/%.o: src/%.c $(HDR) $(AN547_PORT)/port.mk
 	@mkdir -p $(dir $@)
 	$(ARM_CC) $(AN547_CFLAGS) -c $< -o $@
 
-$(OUT)/mps3-an547/obj/%.o: protocol/%.c $(HDR) $(wildcard protocol/*.h)
+$(OUT)/mps3-an547/obj/%.o: protocol/%.c $(HDR) $(wildcard protocol/*.h) $(AN547_PORT)/port.mk
 	@mkdir -p $(dir $@)
 	$(ARM_CC) $(AN547_CFLAGS) -DQB_HAVE_RUNTIME -c $< -o $@
 

@@ -23,11 +23,11 @@ ifeq ($(HAVE_ARM),1)
 all: stm32f4
 endif
 
-$(OUT)/stm32f4/obj/%.o: src/%.c $(HDR)
+$(OUT)/stm32f4/obj/%.o: src/%.c $(HDR) $(STM32_PORT)/port.mk
 	@mkdir -p $(dir $@)
 	$(ARM_CC) $(STM32_CFLAGS) -c $< -o $@
 
-$(OUT)/stm32f4/obj/%.o: protocol/%.c $(HDR) $(wildcard protocol/*.h)
+$(OUT)/stm32f4/obj/%.o: protocol/%.c $(HDR) $(wildcard protocol/*.h) $(STM32_PORT)/port.mk
 	@mkdir -p $(dir $@)
 	$(ARM_CC) $(STM32_CFLAGS) -DQB_HAVE_RUNTIME -c $< -o $@
 
