@@ -67,16 +67,18 @@ describe('Arduino library for the Nano 33 BLE (nRF52840)', { skip: missingTool('
     assert.ok(libObjects.some((o) => o.endsWith('qb_board.o')));
   });
 
-  it('links the bench-firmware sketch (QuantbenchBoard) into an image that fits the board', () => {
+  it('links the bench-firmware sketch (QuantbenchBoard) into an image that fits the board', (t) => {
     const s = buildSketch('QuantbenchBoard', libObjects, out);
+    t.diagnostic(`QuantbenchBoard: text ${s.text}, data ${s.data}, bss ${s.bss} bytes`);
     // Model storage (128 KB) and arena (96 KB) are static: RAM holds them with room for the stack.
     assert.ok(s.bss + s.data >= 224 * 1024, JSON.stringify(s));
     assert.ok(s.bss + s.data + 8 * 1024 <= 256 * 1024, JSON.stringify(s));
     assert.ok(s.text < 960 * 1024, JSON.stringify(s));
   });
 
-  it('links the standalone benchmark sketch (QuantbenchBench)', () => {
+  it('links the standalone benchmark sketch (QuantbenchBench)', (t) => {
     const s = buildSketch('QuantbenchBench', libObjects, out);
+    t.diagnostic(`QuantbenchBench: text ${s.text}, data ${s.data}, bss ${s.bss} bytes`);
     assert.ok(s.text > 10 * 1024, JSON.stringify(s)); // the runtime is in it, not dropped
   });
 
