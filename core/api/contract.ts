@@ -3,7 +3,19 @@ import { z } from 'zod';
 // which reaches them through this file.
 import type { Histogram as WeightHistogram } from '../model/histogram';
 import type { ListRunsResult, ParetoResult, RunComparison, RunDetail } from '../store/index';
-export type { DeviceProfile, DeviceProfileOp, DeviceRunRecord, ListRunsResult, ParetoResult, RunComparison, RunDetail, RunSummary, StoredLayer } from '../store/index';
+import type { FlashResult } from '../device/gdb/flash';
+import type { GdbServerInfo, ProbeInfo } from '../device/gdb/servers';
+export type {
+  DeviceProfile,
+  DeviceProfileOp,
+  DeviceRunRecord,
+  ListRunsResult,
+  ParetoResult,
+  RunComparison,
+  RunDetail,
+  RunSummary,
+  StoredLayer,
+} from '../store/index';
 import type { EventName, MethodName } from './methods';
 
 /**
@@ -38,7 +50,16 @@ export const JobProgress = z.object({
 export type JobProgress = z.infer<typeof JobProgress>;
 
 const RunId = z.number().int().positive();
-const metricKeys = ['floatAccuracy', 'int8Accuracy', 'accuracyDrop', 'floatBytes', 'tfliteBytes', 'gzipBytes', 'sparsity', 'maxDistinctValues'] as const;
+const metricKeys = [
+  'floatAccuracy',
+  'int8Accuracy',
+  'accuracyDrop',
+  'floatBytes',
+  'tfliteBytes',
+  'gzipBytes',
+  'sparsity',
+  'maxDistinctValues',
+] as const;
 const Range = z.object({ min: z.number().optional(), max: z.number().optional() }).strict();
 
 export const RunFilter = z
@@ -115,7 +136,14 @@ export const JobDone = z.object({
   cancelled: z.boolean(),
   /** The experiment the job recorded, when it recorded one. */
   runId: z.number().optional(),
-  error: z.object({ name: z.string(), code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+  error: z
+    .object({
+      name: z.string(),
+      code: z.string(),
+      message: z.string(),
+      hint: z.string().optional(),
+    })
+    .optional(),
 });
 export type JobDone = z.infer<typeof JobDone>;
 
@@ -147,11 +175,22 @@ export interface BoardHello {
   ops: number;
 }
 
+/** What the Boards screen offers for flashing: built images, and servers and probes seen here. */
+export interface FlashTargets {
+  images: Array<{ name: string; path: string }>;
+  gdbServers: GdbServerInfo[];
+  probes: ProbeInfo[];
+}
+export type { FlashResult };
+
 const PortUrl = z
   .string()
   .min(1)
   .max(512)
-  .refine((p) => /^(\/dev\/|COM\d+$|tcp:\/\/|rfc2217:\/\/)/.test(p), 'a port is /dev/…, COMn, tcp://host:port or rfc2217://host:port');
+  .refine(
+    (p) => /^(\/dev\/|COM\d+$|tcp:\/\/|rfc2217:\/\/)/.test(p),
+    'a port is /dev/…, COMn, tcp://host:port or rfc2217://host:port',
+  );
 
 export const contract = {
   'app.info': { params: z.object({}).strict(), result: AppInfo },
@@ -179,12 +218,20 @@ export const contract = {
   },
   'boards.ports': { params: z.object({}).strict(), result: trusted<PortEntry[]>() },
   'boards.launch': {
-    params: z.object({ kind: z.enum(['virtual', 'qemu']), baud: z.number().int().min(1200).max(12_000_000).optional() }).strict(),
+    params: z
+      .object({
+        kind: z.enum(['virtual', 'qemu']),
+        baud: z.number().int().min(1200).max(12_000_000).optional(),
+      })
+      .strict(),
     result: trusted<PortEntry>(),
   },
   /** A network board (ser2net, a board farm) the user typed in: its host may be used from then on. */
   'boards.addRemote': { params: z.object({ url: PortUrl }).strict(), result: trusted<PortEntry>() },
-  'boards.stop': { params: z.object({ port: PortUrl }).strict(), result: z.object({ stopped: z.boolean() }) },
+  'boards.stop': {
+    params: z.object({ port: PortUrl }).strict(),
+    result: z.object({ stopped: z.boolean() }),
+  },
   'boards.hello': { params: z.object({ port: PortUrl }).strict(), result: trusted<BoardHello>() },
   'boards.push': {
     params: z
@@ -201,7 +248,23 @@ export const contract = {
       .strict(),
     result: trusted<JobStarted>(),
   },
-  'jobs.cancel': { params: z.object({ jobId: z.string().min(1) }).strict(), result: z.object({ cancelled: z.boolean() }) },
+  'boards.flashTargets': { params: z.object({}).strict(), result: trusted<FlashTargets>() },
+  'boards.flash': {
+    params: z
+      .object({
+        /** A firmware .elf on the machine running the core. */
+        image: z.string().min(1).max(4096),
+        /** HOST:PORT of the GDB server. */
+        gdb: z.string().min(1).max(300),
+        resetCommand: z.string().min(1).max(200).optional(),
+      })
+      .strict(),
+    result: trusted<FlashResult>(),
+  },
+  'jobs.cancel': {
+    params: z.object({ jobId: z.string().min(1) }).strict(),
+    result: z.object({ cancelled: z.boolean() }),
+  },
   'runs.list': {
     params: z
       .object({
@@ -214,21 +277,46 @@ export const contract = {
     result: trusted<ListRunsResult>(),
   },
   'runs.get': { params: z.object({ id: RunId }).strict(), result: trusted<RunDetail>() },
-  'runs.compare': { params: z.object({ ids: z.array(RunId).min(2).max(8) }).strict(), result: trusted<RunComparison>() },
+  'runs.compare': {
+    params: z.object({ ids: z.array(RunId).min(2).max(8) }).strict(),
+    result: trusted<RunComparison>(),
+  },
   'runs.pareto': {
     params: z
-      .object({ cost: z.enum(['tfliteBytes', 'gzipBytes', 'latency']), board: z.string().optional(), filter: RunFilter.optional() })
+      .object({
+        cost: z.enum(['tfliteBytes', 'gzipBytes', 'latency']),
+        board: z.string().optional(),
+        filter: RunFilter.optional(),
+      })
       .strict()
-      .refine((p) => p.cost !== 'latency' || p.board, { message: 'latency needs a board name', path: ['board'] }),
+      .refine((p) => p.cost !== 'latency' || p.board, {
+        message: 'latency needs a board name',
+        path: ['board'],
+      }),
     result: trusted<ParetoResult>(),
   },
   'runs.tag': {
-    params: z.object({ id: RunId, add: z.array(z.string().min(1).max(64)).optional(), remove: z.array(z.string()).optional() }).strict(),
+    params: z
+      .object({
+        id: RunId,
+        add: z.array(z.string().min(1).max(64)).optional(),
+        remove: z.array(z.string()).optional(),
+      })
+      .strict(),
     result: trusted<RunDetail>(),
   },
-  'runs.note': { params: z.object({ id: RunId, notes: z.string().max(20000).nullable() }).strict(), result: trusted<RunDetail>() },
-  'runs.delete': { params: z.object({ id: RunId }).strict(), result: z.object({ removedArtifacts: z.number() }) },
-  'runs.exportCsv': { params: z.object({ filter: RunFilter.optional() }).strict(), result: z.object({ csv: z.string(), rows: z.number() }) },
+  'runs.note': {
+    params: z.object({ id: RunId, notes: z.string().max(20000).nullable() }).strict(),
+    result: trusted<RunDetail>(),
+  },
+  'runs.delete': {
+    params: z.object({ id: RunId }).strict(),
+    result: z.object({ removedArtifacts: z.number() }),
+  },
+  'runs.exportCsv': {
+    params: z.object({ filter: RunFilter.optional() }).strict(),
+    result: z.object({ csv: z.string(), rows: z.number() }),
+  },
 } satisfies Record<MethodName, { params: z.ZodType; result: z.ZodType }>;
 
 export const eventContract = {
@@ -247,7 +335,9 @@ export function parseParams<M extends MethodName>(method: M, params: unknown): P
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? ` at "${issue.path.join('.')}"` : '';
-    throw new ContractError(`${method}: invalid parameters${where}: ${issue?.message ?? 'rejected'}`);
+    throw new ContractError(
+      `${method}: invalid parameters${where}: ${issue?.message ?? 'rejected'}`,
+    );
   }
   return parsed.data as Params<M>;
 }

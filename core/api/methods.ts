@@ -16,6 +16,8 @@ export const methodNames = [
   'boards.addRemote',
   'boards.hello',
   'boards.push',
+  'boards.flashTargets',
+  'boards.flash',
   'jobs.cancel',
   'runs.list',
   'runs.get',

@@ -3,10 +3,19 @@ import type { LaunchedBoard } from '../device/launch';
 import { randomUUID } from 'node:crypto';
 import { QuantbenchError, serializeError } from '../errors';
 import type { HandlerContext } from './context';
-import { checkFaceDataset, checkFacePort, FaceInputError, networkHost } from './face-inputs';
+import {
+  checkFaceDataset,
+  checkFaceFlashImage,
+  checkFacePort,
+  FaceInputError,
+  networkHost,
+} from './face-inputs';
 import { pushJob, type PushJobParams } from './push-job';
 
-export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind: 'virtual' | 'qemu'; board: LaunchedBoard }>) {
+export function boardHandlers(
+  ctx: HandlerContext,
+  launched: Map<string, { kind: 'virtual' | 'qemu'; board: LaunchedBoard }>,
+) {
   return {
     'boards.ports': async (): Promise<Result<'boards.ports'>> => {
       const { listPorts } = await import('../device/ports');
@@ -15,18 +24,28 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
       for (const [port, l] of launched) {
         const existing = ports.find((p) => p.path === port);
         if (existing) existing.launched = l.kind;
-        else ports.push({ path: port, launched: l.kind, board: l.kind === 'qemu' ? 'QEMU mps2-an386 (Cortex-M4)' : 'Quantbench virtual board' });
+        else
+          ports.push({
+            path: port,
+            launched: l.kind,
+            board: l.kind === 'qemu' ? 'QEMU mps2-an386 (Cortex-M4)' : 'Quantbench virtual board',
+          });
       }
       return ports;
     },
 
     'boards.launch': async (p: Params<'boards.launch'>): Promise<Result<'boards.launch'>> => {
       const { startQemuBoard, startVirtualBoard } = await import('../device/launch');
-      const board = p.kind === 'qemu' ? await startQemuBoard() : await startVirtualBoard({ baud: p.baud });
+      const board =
+        p.kind === 'qemu' ? await startQemuBoard() : await startVirtualBoard({ baud: p.baud });
       launched.set(board.port, { kind: p.kind, board });
       ctx.knownPorts.add(board.port);
       board.process.once('exit', () => launched.delete(board.port));
-      return { path: board.port, launched: p.kind, board: p.kind === 'qemu' ? 'QEMU mps2-an386 (Cortex-M4)' : 'Quantbench virtual board' };
+      return {
+        path: board.port,
+        launched: p.kind,
+        board: p.kind === 'qemu' ? 'QEMU mps2-an386 (Cortex-M4)' : 'Quantbench virtual board',
+      };
     },
 
     'boards.stop': async (p: Params<'boards.stop'>): Promise<Result<'boards.stop'>> => {
@@ -37,13 +56,46 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
       return { stopped: true };
     },
 
-    'boards.addRemote': async (p: Params<'boards.addRemote'>): Promise<Result<'boards.addRemote'>> => {
+    'boards.addRemote': async (
+      p: Params<'boards.addRemote'>,
+    ): Promise<Result<'boards.addRemote'>> => {
       const host = networkHost(p.url);
       if (host === null) {
-        throw new FaceInputError('PORT_NOT_ALLOWED', `${JSON.stringify(p.url.slice(0, 80))} is not a tcp://host:port or rfc2217://host:port address`, 'give the address ser2net (or the board) listens on, for example rfc2217://lab-pi:4000');
+        throw new FaceInputError(
+          'PORT_NOT_ALLOWED',
+          `${JSON.stringify(p.url.slice(0, 80))} is not a tcp://host:port or rfc2217://host:port address`,
+          'give the address ser2net (or the board) listens on, for example rfc2217://lab-pi:4000',
+        );
       }
       ctx.remoteHosts.add(host);
       return { path: p.url };
+    },
+
+    'boards.flashTargets': async (): Promise<Result<'boards.flashTargets'>> => {
+      const { existsSync } = await import('node:fs');
+      const { qemuMachines } = await import('../device/launch');
+      const { listGdbServers, listProbes } = await import('../device/gdb/servers');
+      const path = await import('node:path');
+      const nucleo411 = path.join(
+        path.dirname(qemuMachines.netduinoplus2.image),
+        '..',
+        'nucleo-f411re',
+        'board.elf',
+      );
+      const images = [
+        { name: 'STM32 Nucleo-F446RE', path: qemuMachines.netduinoplus2.image },
+        { name: 'STM32 Nucleo-F411RE', path: path.normalize(nucleo411) },
+        { name: 'QEMU mps2-an386 (Cortex-M4)', path: qemuMachines['mps2-an386'].image },
+        { name: 'QEMU mps3-an547 (Cortex-M55)', path: qemuMachines['mps3-an547'].image },
+      ].filter((i) => existsSync(i.path));
+      return { images, gdbServers: listGdbServers(), probes: listProbes() };
+    },
+
+    'boards.flash': async (p: Params<'boards.flash'>): Promise<Result<'boards.flash'>> => {
+      const { flashImage } = await import('../device/gdb/flash');
+      const { firmwareBuildDir } = await import('../device/launch');
+      const image = checkFaceFlashImage(ctx, p.image, p.gdb, firmwareBuildDir);
+      return flashImage(image, { gdb: p.gdb, resetCommand: p.resetCommand });
     },
 
     'boards.hello': async (p: Params<'boards.hello'>): Promise<Result<'boards.hello'>> => {
@@ -52,7 +104,16 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
       const board = await Board.connect(p.port);
       try {
         const h = board.hello!;
-        return { port: p.port, name: h.name, firmware: h.firmware, cpu: h.cpu, cpuHz: h.cpuHz, ramBytes: h.ramBytes, flashBytes: h.flashBytes, ops: h.ops.length };
+        return {
+          port: p.port,
+          name: h.name,
+          firmware: h.firmware,
+          cpu: h.cpu,
+          cpuHz: h.cpuHz,
+          ramBytes: h.ramBytes,
+          flashBytes: h.flashBytes,
+          ops: h.ops.length,
+        };
       } finally {
         await board.close();
       }
@@ -64,9 +125,13 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
       const run = ctx.store().getRun(p.runId);
       const tflite = run.artifacts.find((a) => a.role === 'tflite');
       if (!tflite) {
-        throw new QuantbenchError('RUN_HAS_NO_MODEL', `run #${p.runId} has no .tflite to push (status ${run.status})`, {
-          hint: 'push a run that finished successfully',
-        });
+        throw new QuantbenchError(
+          'RUN_HAS_NO_MODEL',
+          `run #${p.runId} has no .tflite to push (status ${run.status})`,
+          {
+            hint: 'push a run that finished successfully',
+          },
+        );
       }
       const params: PushJobParams = {
         runId: p.runId,
@@ -89,17 +154,41 @@ export function boardHandlers(ctx: HandlerContext, launched: Map<string, { kind:
           log: (line) => ctx.events.emit('onJobLog', { jobId, line }),
           progress: (step, fraction, message) => {
             const elapsed = (Date.now() - startedAt) / 1000;
-            const etaSeconds = fraction && fraction > 0 ? (elapsed * (1 - fraction)) / fraction : null;
-            ctx.events.emit('onJobProgress', { jobId, kind: 'push', step, fraction, message, etaSeconds });
+            const etaSeconds =
+              fraction && fraction > 0 ? (elapsed * (1 - fraction)) / fraction : null;
+            ctx.events.emit('onJobProgress', {
+              jobId,
+              kind: 'push',
+              step,
+              fraction,
+              message,
+              etaSeconds,
+            });
           },
         },
         ctx.store(),
       );
-      done.then(
-        () => ctx.events.emit('onJobDone', { jobId, kind: 'push', ok: true, cancelled: false, runId: p.runId }),
-        (error: unknown) =>
-          ctx.events.emit('onJobDone', { jobId, kind: 'push', ok: false, cancelled: controller.signal.aborted, runId: p.runId, error: serializeError(error) }),
-      ).finally(() => ctx.inlineJobs.delete(jobId));
+      done
+        .then(
+          () =>
+            ctx.events.emit('onJobDone', {
+              jobId,
+              kind: 'push',
+              ok: true,
+              cancelled: false,
+              runId: p.runId,
+            }),
+          (error: unknown) =>
+            ctx.events.emit('onJobDone', {
+              jobId,
+              kind: 'push',
+              ok: false,
+              cancelled: controller.signal.aborted,
+              runId: p.runId,
+              error: serializeError(error),
+            }),
+        )
+        .finally(() => ctx.inlineJobs.delete(jobId));
       return { jobId, kind: 'push' };
     },
   };

@@ -37,7 +37,9 @@ export function checkFacePort(ctx: HandlerContext, port: string): void {
     host === null
       ? `port ${JSON.stringify(port.slice(0, 80))} is neither a listed port nor a serial device name`
       : `network board ${JSON.stringify(port.slice(0, 80))}: host ${host} was not added in the Boards screen`,
-    host === null ? 'pick a port from the list, or give /dev/tty…, /dev/cu.… or COMn' : 'add the board by its tcp:// or rfc2217:// address in the Boards screen first',
+    host === null
+      ? 'pick a port from the list, or give /dev/tty…, /dev/cu.… or COMn'
+      : 'add the board by its tcp:// or rfc2217:// address in the Boards screen first',
   );
 }
 
@@ -93,8 +95,45 @@ export function checkFaceDataset(ctx: HandlerContext, text: string): string {
       return confine(path.resolve(ctx.dataDir, p), ctx.dataDir, 'dataset file');
     } catch (error) {
       if (!(error instanceof UserFileError)) throw error;
-      throw new FaceInputError('PATH_NOT_ALLOWED', `dataset path ${p}: ${error.message.slice(error.message.indexOf(': ') + 2)}`, `give a path inside the data directory ${ctx.dataDir}`);
+      throw new FaceInputError(
+        'PATH_NOT_ALLOWED',
+        `dataset path ${p}: ${error.message.slice(error.message.indexOf(': ') + 2)}`,
+        `give a path inside the data directory ${ctx.dataDir}`,
+      );
     }
   });
   return formatDatasetSpec(withPaths(spec, resolved));
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * The firmware image and GDB server a face may flash with: an image the build produced (the
+ * list boards.flashTargets offers) or a file the user chose, and a GDB server on this machine
+ * or on a host the user added in the Boards screen. A monitor command reaches the probe as is,
+ * so it too is only for a server the user pointed at.
+ */
+export function checkFaceFlashImage(
+  ctx: HandlerContext,
+  image: string,
+  gdb: string,
+  firmwareDir: string,
+): string {
+  if (ctx.face === 'cli') return image;
+  const file = path.resolve(image);
+  const built = !path.relative(firmwareDir, file).startsWith('..') && file.endsWith('.elf');
+  if (!built && !ctx.allowedPaths.has(file))
+    throw new FaceInputError(
+      'PATH_NOT_ALLOWED',
+      `firmware image ${image} was not built here nor chosen in this window`,
+      'pick the .elf with the file dialog, or choose one of the images the Boards screen lists',
+    );
+  const host = gdb.slice(0, gdb.lastIndexOf(':'));
+  if (!LOOPBACK.has(host) && !ctx.remoteHosts.has(host))
+    throw new FaceInputError(
+      'PORT_NOT_ALLOWED',
+      `GDB server ${JSON.stringify(gdb.slice(0, 80))} is neither on this machine nor on a host added in the Boards screen`,
+      'add the host in the Boards screen first, or run the GDB server on this machine',
+    );
+  return file;
 }

@@ -19,5 +19,6 @@ export const commands: CommandEntry[] = [
   { name: 'runs', summary: 'list, show, compare, export and import experiment runs', load: async () => (await import('./runs')).runsCommand },
   { name: 'boards', summary: 'list serial ports and the boards recognised on them', load: async () => (await import('./boards')).boardsCommand },
   { name: 'board', summary: 'run a virtual board (host build or QEMU Cortex-M4) on a pseudo-terminal', load: async () => (await import('./board')).boardCommand },
+  { name: 'flash', summary: 'load a firmware image onto a board through a GDB server (OpenOCD, pyOCD, J-Link, st-util, QEMU)', load: async () => (await import('./flash')).flashCommand },
   { name: 'push', summary: 'upload a .tflite to a board, benchmark it and evaluate it there', load: async () => (await import('./push')).pushCommand },
 ];
