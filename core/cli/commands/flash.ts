@@ -21,6 +21,7 @@ server's qCRC, or read back), the core is started and the server detached.
 
 Build the images with make -C resources/firmware; docs/boards.md says which to use.`,
   valueOptions: ['gdb', 'reset-cmd'],
+  flags: ['no-run'],
   async run(ctx) {
     const image = ctx.positionals[0];
     if (!image) throw new UsageError('name the image: quantbench flash FIRMWARE.elf --gdb HOST:PORT');

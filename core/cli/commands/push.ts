@@ -25,7 +25,7 @@ a URL for a board behind ser2net: tcp://HOST:PORT or rfc2217://HOST:PORT.
                  as for \`quantbench compress\`
   --baud N       serial baud rate (default 115200)`,
   valueOptions: ['port', 'bench', 'data', 'limit', 'baud', 'input-scale'],
-  flags: ['eval'],
+  flags: ['eval', 'profile'],
   async run(ctx) {
     const model = ctx.positionals[0];
     if (!model) throw new UsageError('say which model to push');

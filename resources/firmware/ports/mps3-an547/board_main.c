@@ -18,7 +18,7 @@ static _Alignas(16) uint8_t interpreter_storage[32 * 1024];
 static qb_board board;
 static const qb_board_info info = {
   "mps3-an547", "cortex-m55", HAL_CPU_HZ, model_storage, MODEL_STORAGE, arena_storage, ARENA_STORAGE,
-  interpreter_storage, sizeof interpreter_storage,
+  interpreter_storage, sizeof interpreter_storage, NULL, /* profiles on qb_port_cycles, as INVOKE */
 };
 
 const qb_board_info *qb_port_board(void) { return &info; }

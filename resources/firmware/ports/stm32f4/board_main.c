@@ -33,7 +33,7 @@ static _Alignas(16) uint8_t interpreter_storage[QB_STM32_INTERPRETER_BYTES];
 static qb_board board;
 static qb_board_info info = {
   QB_STM32_BOARD_NAME, "cortex-m4", 0, model_storage, QB_STM32_MODEL_BYTES, arena_storage, QB_STM32_ARENA_BYTES,
-  interpreter_storage, sizeof interpreter_storage,
+  interpreter_storage, sizeof interpreter_storage, NULL, /* profiles on qb_port_cycles (DWT), as INVOKE */
 };
 
 const qb_board_info *qb_port_board(void) { return &info; }
