@@ -8,8 +8,9 @@ STM32_BOARDS := nucleo-f446re nucleo-f411re
 STM32_DEFS_nucleo-f446re := -DQB_STM32_USART=2 -DQB_STM32_SYSCLK_MHZ=168
 STM32_DEFS_nucleo-f411re := -DQB_STM32_USART=2 -DQB_STM32_SYSCLK_MHZ=100
 # A frame big enough for one 28x28 float32 sample (3,136 bytes) per EVALUATE, a 100-run
-# bench buffer, an interpreter for 64 tensors and 48 ops and a profile of as many: with an 8 KB stack
-# they leave 100 KB of the 128 KB for model (62 KB) and arena (38 KB).
+# bench buffer, an interpreter for 64 tensors and 48 ops and a profile of as many: with a 4 KB
+# stack they leave 104 KB of the 128 KB for model (62 KB) and arena (42 KB, the sample's int8
+# export with its prepared requantization data).
 STM32_LIMITS := -DQB_MAX_PAYLOAD=3200 -DQB_BENCHMARK_CAPACITY=100 -DQB_MAX_TENSORS=64 -DQB_MAX_OPS=48 -DQB_PROFILE_CAPACITY=48 \
   -DQB_STM32_INTERPRETER_BYTES=6912
 STM32_CFLAGS := -O2 -g -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 \
