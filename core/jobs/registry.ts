@@ -10,7 +10,7 @@ import type { JobModule } from './types';
  */
 export const JOB_SOURCES = {
   compress: { source: 'core/handlers/compress-job.ts', export: 'compressJob' },
-  fineTune: { source: 'core/finetune/job.ts', export: 'fineTuneJob' },
+  fineTune: { source: 'core/handlers/finetune-job.ts', export: 'fineTuneJob' },
 } as const satisfies Record<string, { source: string; export: string }>;
 
 export type JobName = keyof typeof JOB_SOURCES;

@@ -14,7 +14,7 @@ virtual board with \`quantbench board virtual\`.
 
 Also lists USB debug probes (ST-LINK, J-Link, CMSIS-DAP, Black Magic) and the GDB servers
 listening on this machine (OpenOCD, pyOCD, J-Link GDB Server, st-util, QEMU -gdb), found
-without connecting to them: pass one to \`quantbench flash IMAGE --gdb ADDRESS\`.`,
+without connecting to them: give one's address to \`quantbench flash\`.`,
   async run(ctx) {
     const ports = await listPorts();
     const probes = listProbes();
