@@ -135,7 +135,7 @@ describe('the whole workflow in the browser, on the sample', { skip }, () => {
     await page.getByRole('progressbar', { name: 'Push progress' }).waitFor();
     await shoot(page, 'boards');
     await page.waitForURL(new RegExp(`#/experiments/run/${firstRun}$`), { timeout: 300_000 });
-    const device = page.getByRole('region', { name: 'On the board' });
+    const device = page.getByRole('region', { name: 'On the board', exact: true });
     await device.waitFor();
     const text = (await device.textContent()) ?? '';
     assert.match(text, /succeeded/);
