@@ -54,16 +54,21 @@ const child = spawn(
 );
 
 const counts = { tests: 0, pass: 0, fail: 0, skipped: 0, todo: 0, cancelled: 0 };
-let tail = '';
+// The summary lines come before the recap of failing tests, which can be long: read them as
+// they pass rather than from the end of the output.
+let pending = '';
+const countLine = /^ℹ (tests|pass|fail|skipped|todo|cancelled) (\d+)$/;
+child.stdout.setEncoding('utf8');
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (pending + chunk).split('\n');
+  pending = lines.pop();
+  for (const line of lines) {
+    const m = countLine.exec(line);
+    if (m) counts[m[1]] = Number(m[2]);
+  }
 });
 child.on('close', (code) => {
-  for (const key of Object.keys(counts)) {
-    const m = tail.match(new RegExp(`^ℹ ${key} (\\d+)$`, 'm'));
-    if (m) counts[key] = Number(m[1]);
-  }
   const failed = counts.fail + counts.cancelled + (code !== 0 && counts.fail === 0 ? 1 : 0);
   console.log(`${counts.pass} passed, ${failed} failed, ${counts.skipped} skipped`);
   process.exit(code === 0 ? 0 : 1);

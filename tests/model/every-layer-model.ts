@@ -52,6 +52,22 @@ export function everyLayerModel(
     ['RandomTranslation', { heightFactor: 0.1, widthFactor: 0.1 }],
     ['RandomContrast', { factor: 0.2 }],
     ['RandomBrightness', { factor: 0.2 }],
+    // Cropping to the input's own size: the one RandomCrop that is an identity at inference.
+    ['RandomCrop', { height: 12, width: 12 }],
+    // Keras 3's further augmentations, each an identity at inference.
+    ['RandomGrayscale', { factor: 0.2 }],
+    ['RandomHue', { factor: 0.2 }],
+    ['RandomSaturation', { factor: 0.2 }],
+    ['RandomSharpness', { factor: 0.2 }],
+    ['RandomShear', { x_factor: 0.1 }],
+    ['RandomColorJitter', { brightness_factor: 0.1 }],
+    ['RandomColorDegeneration', { factor: 0.2 }],
+    ['RandomPosterization', { factor: [1, 8] }],
+    ['RandomInvert', { factor: 0.2 }],
+    ['RandomErasing', { factor: 0.2 }],
+    ['RandomGaussianBlur', { factor: 0.2 }],
+    ['RandomPerspective', { factor: 0.2 }],
+    ['RandomElasticTransform', { factor: 0.2 }],
     ['GaussianDropout', { rate: 0.1 }],
   ];
   for (const [name, args] of augmentations) {

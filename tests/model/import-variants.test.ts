@@ -387,7 +387,6 @@ describe('importing model files as they occur in the wild', () => {
     'Maximum',
     'Minimum',
     'RandomBrightness',
-    'RandomCrop',
     'SpatialDropout1D',
   ]);
 
