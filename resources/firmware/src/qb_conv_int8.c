@@ -341,12 +341,20 @@ static void requantize_rows(const int32_t *acc0, const int32_t *acc1, const int3
   int32_t o;
   lo -= zp;
   hi -= zp;
-  for (o = 0; o < n; o++) {
-    rq_channel c = rq_setup(mult[o], shift[o]);
-    int32_t b = bias ? bias[o] : 0;
-    y0[o] = rq_fast(WRAP_ADD(acc0[o], b), &c, zp, lo, hi);
-    if (acc1) y1[o] = rq_fast(WRAP_ADD(acc1[o], b), &c, zp, lo, hi);
-  }
+  /* one loop per row count and bias presence, so none of them tests either per output */
+  if (acc1 && bias)
+    for (o = 0; o < n; o++) {
+      rq_channel c = rq_setup(mult[o], shift[o]);
+      y0[o] = rq_fast(WRAP_ADD(acc0[o], bias[o]), &c, zp, lo, hi);
+      y1[o] = rq_fast(WRAP_ADD(acc1[o], bias[o]), &c, zp, lo, hi);
+    }
+  else
+    for (o = 0; o < n; o++) {
+      rq_channel c = rq_setup(mult[o], shift[o]);
+      int32_t b = bias ? bias[o] : 0;
+      y0[o] = rq_fast(WRAP_ADD(acc0[o], b), &c, zp, lo, hi);
+      if (acc1) y1[o] = rq_fast(WRAP_ADD(acc1[o], b), &c, zp, lo, hi);
+    }
 }
 
 /*
