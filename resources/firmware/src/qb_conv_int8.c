@@ -475,6 +475,10 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
   int8_t *zrow = (int8_t *)a->scratch;
   int32_t *acc = (int32_t *)(void *)(zrow + ((a->ic + 3) & ~3));
   int32_t taps = a->fh * a->fw, oc = a->oc, b, oy, ox, ky, kx, t, c;
+  /* the int8 stores to y may alias *a, so its fields are read into locals once */
+  const int32_t *bias_eff = a->bias_eff, *mult = a->mult;
+  const int8_t *shift = a->shift, *w = a->w;
+  int32_t zp = a->out_zp, lo = a->lo, hi = a->hi;
   if (a->depth_multiplier != 1 || taps > QB_DW_MAX_TAPS) return 0;
   for (c = 0; c < a->ic; c++) zrow[c] = (int8_t)(-a->in_offset);
   for (b = 0; b < a->n; b++)
@@ -491,8 +495,8 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
 #if QB_DSP
         /* four channels per pass, their accumulators in registers */
         for (; c + 4 <= oc; c += 4) {
-          int32_t s0 = a->bias_eff[c], s1 = a->bias_eff[c + 1], s2 = a->bias_eff[c + 2], s3 = a->bias_eff[c + 3];
-          const int8_t *wp = a->w + c;
+          int32_t s0 = bias_eff[c], s1 = bias_eff[c + 1], s2 = bias_eff[c + 2], s3 = bias_eff[c + 3];
+          const int8_t *wp = w + c;
           for (t = 0; t < taps; t++, wp += oc) {
             uint32_t xv = load32(tap[t] + c), wv = load32(wp);
             int32_t xe = __sxtb16((int8x4_t)xv), xo = sxtb16_ror8(xv);
@@ -502,16 +506,16 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
             s1 = __smlabb(xo, wo, s1);
             s3 = __smlatt(xo, wo, s3);
           }
-          y[c] = rq(s0, a->mult[c], a->shift[c], a->out_zp, a->lo, a->hi);
-          y[c + 1] = rq(s1, a->mult[c + 1], a->shift[c + 1], a->out_zp, a->lo, a->hi);
-          y[c + 2] = rq(s2, a->mult[c + 2], a->shift[c + 2], a->out_zp, a->lo, a->hi);
-          y[c + 3] = rq(s3, a->mult[c + 3], a->shift[c + 3], a->out_zp, a->lo, a->hi);
+          y[c] = rq(s0, mult[c], shift[c], zp, lo, hi);
+          y[c + 1] = rq(s1, mult[c + 1], shift[c + 1], zp, lo, hi);
+          y[c + 2] = rq(s2, mult[c + 2], shift[c + 2], zp, lo, hi);
+          y[c + 3] = rq(s3, mult[c + 3], shift[c + 3], zp, lo, hi);
         }
 #elif QB_WASM_SIMD
         /* eight channels per pass: widen to int16, multiply into two int32x4 */
         for (; c + 8 <= oc; c += 8) {
-          v128_t lo4 = wasm_v128_load(a->bias_eff + c), hi4 = wasm_v128_load(a->bias_eff + c + 4);
-          const int8_t *wp = a->w + c;
+          v128_t lo4 = wasm_v128_load(bias_eff + c), hi4 = wasm_v128_load(bias_eff + c + 4);
+          const int8_t *wp = w + c;
           int32_t j;
           for (t = 0; t < taps; t++, wp += oc) {
             v128_t xv = wasm_i16x8_load8x8(tap[t] + c), wv = wasm_i16x8_load8x8(wp);
@@ -520,17 +524,17 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
           }
           wasm_v128_store(acc, lo4);
           wasm_v128_store(acc + 4, hi4);
-          for (j = 0; j < 8; j++) y[c + j] = rq(acc[j], a->mult[c + j], a->shift[c + j], a->out_zp, a->lo, a->hi);
+          for (j = 0; j < 8; j++) y[c + j] = rq(acc[j], mult[c + j], shift[c + j], zp, lo, hi);
         }
 #endif
         if (c < oc) {
           int32_t c0 = c;
-          for (; c < oc; c++) acc[c] = a->bias_eff[c];
+          for (; c < oc; c++) acc[c] = bias_eff[c];
           for (t = 0; t < taps; t++) {
-            const int8_t *xp = tap[t], *wp = a->w + t * oc;
+            const int8_t *xp = tap[t], *wp = w + t * oc;
             for (c = c0; c < oc; c++) acc[c] = WRAP_ADD(acc[c], xp[c] * wp[c]);
           }
-          for (c = c0; c < oc; c++) y[c] = rq(acc[c], a->mult[c], a->shift[c], a->out_zp, a->lo, a->hi);
+          for (c = c0; c < oc; c++) y[c] = rq(acc[c], mult[c], shift[c], zp, lo, hi);
         }
       }
   return 1;
