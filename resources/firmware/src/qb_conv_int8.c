@@ -13,7 +13,8 @@
  *   bias once, at prepare time); taps outside the image read the input zero point, whose
  *   x * w cancels that tap's share of the fold. In wrapping (mod 2^32) arithmetic both are
  *   the reference's number.
- * - The requantization is qb_mbqm's two roundings written without branches (see rq()).
+ * - The requantization is qb_mbqm's two roundings folded into one 64-bit sum and shift
+ *   (see rq_setup()).
  * tests/test_fast_kernels.c checks every variant on random shapes, paddings, strides,
  * dilations, zero points and multipliers.
  *
@@ -42,23 +43,6 @@ static int8_t requantize(int32_t acc, const int32_t *bias, int32_t mult, int32_t
   if (bias) acc = WRAP_ADD(acc, *bias);
   acc = qb_mbqm(acc, mult, (int)shift) + zp;
   return (int8_t)qb_clamp(acc, lo, hi);
-}
-
-/*
- * qb_mbqm(acc, mult, shift) + zp clamped to [lo, hi], for mult >= 0 (every multiplier
- * qb_quantize_multiplier makes). SaturatingRoundingDoublingHighMul only saturates for
- * mult == INT32_MIN, and its nudge-then-truncate equals floor((x * m + 2^30) / 2^31);
- * RoundingDivideByPOT becomes a compare against a sign-dependent threshold; clamping to
- * [lo - zp, hi - zp] before adding zp equals qb_mbqm's +-2^30 clamp followed by [lo, hi].
- */
-static inline int8_t rq(int32_t acc, int32_t mult, int32_t shift, int32_t zp, int32_t lo, int32_t hi) {
-  int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-  int32_t x = (int32_t)((uint32_t)acc << left);
-  int32_t r = (int32_t)(((int64_t)x * mult + (1 << 30)) >> 31);
-  int32_t mask = (int32_t)((1u << right) - 1u);
-  r = (r >> right) + ((r & mask) > (mask >> 1) + (r < 0));
-  r = r < lo - zp ? lo - zp : (r > hi - zp ? hi - zp : r);
-  return (int8_t)(r + zp);
 }
 
 void qb_conv_int8_ref(const qb_conv_int8 *a) {
@@ -292,9 +276,19 @@ static void dot_1x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_
   acc[1] = ab;
 }
 
-/* Per-channel constants of rq(), computed once per channel for every pixel that uses them. */
+/*
+ * Per-channel constants of rq_fast(), computed once per channel for every pixel that uses
+ * them. rq()'s two roundings fold into one 64-bit sum: with r = floor(P / 2^31),
+ * P = x * m + 2^30, RoundingDivideByPOT(r, right) for right >= 1 is
+ * floor((r + 2^(right-1) - [r < 0]) / 2^right), and floors of power-of-two divisions nest,
+ * so it is floor((P + 2^(right+30) - [r < 0] * 2^31) / 2^(31+right)): the high word of
+ * x * m + k - [x < 0] * 2^31 (k = 2^30 + 2^(right+30)) shifted right by right - 1 (one
+ * SMLAL and one ASR on the M4). [x < 0] stands in for [r < 0]: they differ only when
+ * 0 <= P < 2^31, where r = 0 and both give 0. Exact for m >= 0, |x * m| < 2^62.
+ */
 typedef struct {
-  int32_t mult, left, right, mask, half;
+  int64_t k;
+  int32_t mult, left, right;
 } rq_channel;
 
 static inline rq_channel rq_setup(int32_t mult, int32_t shift) {
@@ -302,19 +296,43 @@ static inline rq_channel rq_setup(int32_t mult, int32_t shift) {
   c.mult = mult;
   c.left = shift > 0 ? shift : 0;
   c.right = shift > 0 ? 0 : -shift;
-  c.mask = (int32_t)((1u << c.right) - 1u);
-  c.half = c.mask >> 1;
+  /* 2^30 + 2^(right+30) as its two words, without a variable 64-bit shift */
+  c.k = c.right == 0 ? (int64_t)1 << 30
+                     : (int64_t)(((uint64_t)(c.right >= 2 ? 1u << (c.right - 2) : 0u) << 32) | (c.right == 1 ? 0xC0000000u : 0x40000000u));
   return c;
+}
+
+/* qb_mbqm(x >> left, mult, shift) for x already shifted left by c->left. */
+static inline int32_t rq_core(int32_t x, const rq_channel *c) {
+  int64_t p = (int64_t)x * c->mult + c->k;
+  if (c->right == 0) return (int32_t)(p >> 31);
+  p += (int64_t)(x >> 31) * ((int64_t)1 << 31);
+  return (int32_t)(p >> 32) >> (c->right - 1);
 }
 
 /* rq() with its channel constants hoisted; lo and hi are already minus the zero point. */
 static inline int8_t rq_fast(int32_t acc, const rq_channel *c, int32_t zp, int32_t lo, int32_t hi) {
-  int32_t x = (int32_t)((uint32_t)acc << c->left);
-  int32_t r = (int32_t)(((int64_t)x * c->mult + (1 << 30)) >> 31);
-  int32_t q = (r >> c->right) + ((r & c->mask) > c->half - (r >> 31));
+  int32_t q = rq_core((int32_t)((uint32_t)acc << c->left), c);
   q = q < lo ? lo : q;
   q = q > hi ? hi : q;
   return (int8_t)(q + zp);
+}
+
+/* qb_mbqm(acc, mult, shift) + zp clamped to [lo, hi] for one output whose channel
+ * constants are not shared (depthwise), where rq_setup's 64-bit constant costs more than
+ * it saves: for mult >= 0 (every multiplier qb_quantize_multiplier makes),
+ * SaturatingRoundingDoublingHighMul only saturates for mult == INT32_MIN and equals
+ * floor((x * m + 2^30) / 2^31); RoundingDivideByPOT is a compare against a sign-dependent
+ * threshold; clamping to [lo - zp, hi - zp] before adding zp equals qb_mbqm's
+ * +-2^30 clamp followed by [lo, hi]. */
+static inline int8_t rq(int32_t acc, int32_t mult, int32_t shift, int32_t zp, int32_t lo, int32_t hi) {
+  int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+  int32_t x = (int32_t)((uint32_t)acc << left);
+  int32_t r = (int32_t)(((int64_t)x * mult + (1 << 30)) >> 31);
+  int32_t mask = (int32_t)((1u << right) - 1u);
+  r = (r >> right) + ((r & mask) > (mask >> 1) + (r < 0));
+  r = r < lo - zp ? lo - zp : (r > hi - zp ? hi - zp : r);
+  return (int8_t)(r + zp);
 }
 
 /* y0[o] (and y1[o] when acc1 is set) from the accumulators of every channel. */
@@ -323,12 +341,20 @@ static void requantize_rows(const int32_t *acc0, const int32_t *acc1, const int3
   int32_t o;
   lo -= zp;
   hi -= zp;
-  for (o = 0; o < n; o++) {
-    rq_channel c = rq_setup(mult[o], shift[o]);
-    int32_t b = bias ? bias[o] : 0;
-    y0[o] = rq_fast(WRAP_ADD(acc0[o], b), &c, zp, lo, hi);
-    if (acc1) y1[o] = rq_fast(WRAP_ADD(acc1[o], b), &c, zp, lo, hi);
-  }
+  /* one loop per row count and bias presence, so none of them tests either per output */
+  if (acc1 && bias)
+    for (o = 0; o < n; o++) {
+      rq_channel c = rq_setup(mult[o], shift[o]);
+      y0[o] = rq_fast(WRAP_ADD(acc0[o], bias[o]), &c, zp, lo, hi);
+      y1[o] = rq_fast(WRAP_ADD(acc1[o], bias[o]), &c, zp, lo, hi);
+    }
+  else
+    for (o = 0; o < n; o++) {
+      rq_channel c = rq_setup(mult[o], shift[o]);
+      int32_t b = bias ? bias[o] : 0;
+      y0[o] = rq_fast(WRAP_ADD(acc0[o], b), &c, zp, lo, hi);
+      if (acc1) y1[o] = rq_fast(WRAP_ADD(acc1[o], b), &c, zp, lo, hi);
+    }
 }
 
 /*
@@ -449,6 +475,10 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
   int8_t *zrow = (int8_t *)a->scratch;
   int32_t *acc = (int32_t *)(void *)(zrow + ((a->ic + 3) & ~3));
   int32_t taps = a->fh * a->fw, oc = a->oc, b, oy, ox, ky, kx, t, c;
+  /* the int8 stores to y may alias *a, so its fields are read into locals once */
+  const int32_t *bias_eff = a->bias_eff, *mult = a->mult;
+  const int8_t *shift = a->shift, *w = a->w;
+  int32_t zp = a->out_zp, lo = a->lo, hi = a->hi;
   if (a->depth_multiplier != 1 || taps > QB_DW_MAX_TAPS) return 0;
   for (c = 0; c < a->ic; c++) zrow[c] = (int8_t)(-a->in_offset);
   for (b = 0; b < a->n; b++)
@@ -465,8 +495,8 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
 #if QB_DSP
         /* four channels per pass, their accumulators in registers */
         for (; c + 4 <= oc; c += 4) {
-          int32_t s0 = a->bias_eff[c], s1 = a->bias_eff[c + 1], s2 = a->bias_eff[c + 2], s3 = a->bias_eff[c + 3];
-          const int8_t *wp = a->w + c;
+          int32_t s0 = bias_eff[c], s1 = bias_eff[c + 1], s2 = bias_eff[c + 2], s3 = bias_eff[c + 3];
+          const int8_t *wp = w + c;
           for (t = 0; t < taps; t++, wp += oc) {
             uint32_t xv = load32(tap[t] + c), wv = load32(wp);
             int32_t xe = __sxtb16((int8x4_t)xv), xo = sxtb16_ror8(xv);
@@ -476,16 +506,16 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
             s1 = __smlabb(xo, wo, s1);
             s3 = __smlatt(xo, wo, s3);
           }
-          y[c] = rq(s0, a->mult[c], a->shift[c], a->out_zp, a->lo, a->hi);
-          y[c + 1] = rq(s1, a->mult[c + 1], a->shift[c + 1], a->out_zp, a->lo, a->hi);
-          y[c + 2] = rq(s2, a->mult[c + 2], a->shift[c + 2], a->out_zp, a->lo, a->hi);
-          y[c + 3] = rq(s3, a->mult[c + 3], a->shift[c + 3], a->out_zp, a->lo, a->hi);
+          y[c] = rq(s0, mult[c], shift[c], zp, lo, hi);
+          y[c + 1] = rq(s1, mult[c + 1], shift[c + 1], zp, lo, hi);
+          y[c + 2] = rq(s2, mult[c + 2], shift[c + 2], zp, lo, hi);
+          y[c + 3] = rq(s3, mult[c + 3], shift[c + 3], zp, lo, hi);
         }
 #elif QB_WASM_SIMD
         /* eight channels per pass: widen to int16, multiply into two int32x4 */
         for (; c + 8 <= oc; c += 8) {
-          v128_t lo4 = wasm_v128_load(a->bias_eff + c), hi4 = wasm_v128_load(a->bias_eff + c + 4);
-          const int8_t *wp = a->w + c;
+          v128_t lo4 = wasm_v128_load(bias_eff + c), hi4 = wasm_v128_load(bias_eff + c + 4);
+          const int8_t *wp = w + c;
           int32_t j;
           for (t = 0; t < taps; t++, wp += oc) {
             v128_t xv = wasm_i16x8_load8x8(tap[t] + c), wv = wasm_i16x8_load8x8(wp);
@@ -494,17 +524,17 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
           }
           wasm_v128_store(acc, lo4);
           wasm_v128_store(acc + 4, hi4);
-          for (j = 0; j < 8; j++) y[c + j] = rq(acc[j], a->mult[c + j], a->shift[c + j], a->out_zp, a->lo, a->hi);
+          for (j = 0; j < 8; j++) y[c + j] = rq(acc[j], mult[c + j], shift[c + j], zp, lo, hi);
         }
 #endif
         if (c < oc) {
           int32_t c0 = c;
-          for (; c < oc; c++) acc[c] = a->bias_eff[c];
+          for (; c < oc; c++) acc[c] = bias_eff[c];
           for (t = 0; t < taps; t++) {
-            const int8_t *xp = tap[t], *wp = a->w + t * oc;
+            const int8_t *xp = tap[t], *wp = w + t * oc;
             for (c = c0; c < oc; c++) acc[c] = WRAP_ADD(acc[c], xp[c] * wp[c]);
           }
-          for (c = c0; c < oc; c++) y[c] = rq(acc[c], a->mult[c], a->shift[c], a->out_zp, a->lo, a->hi);
+          for (c = c0; c < oc; c++) y[c] = rq(acc[c], mult[c], shift[c], zp, lo, hi);
         }
       }
   return 1;
@@ -526,9 +556,7 @@ void qb_add_int8_ref(const qb_add_int8 *a) {
  * +-2^30, so qb_mbqm's clamp never acts on it and rq's rounding applies; the last
  * requantization is rq itself. */
 static inline int32_t scale_operand(int32_t v, const rq_channel *c) {
-  int32_t x = (int32_t)((uint32_t)v << (20 + c->left));
-  int32_t r = (int32_t)(((int64_t)x * c->mult + (1 << 30)) >> 31);
-  return (r >> c->right) + ((r & c->mask) > c->half - (r >> 31));
+  return rq_core((int32_t)((uint32_t)v << (20 + c->left)), c);
 }
 
 void qb_add_int8_fast(const qb_add_int8 *a) {
