@@ -29,6 +29,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Further attempts after the first times out. */
   retries?: number;
+  /** Each further attempt waits this many times longer than the one before (default 1). */
+  backoff?: number;
 }
 
 export interface UploadResult {
@@ -79,7 +81,11 @@ export class Board {
   private readonly closeListeners = new Set<(error: DeviceError) => void>();
   private seq = 1;
   private closedError: DeviceError | undefined;
-  /** Slowest per-sample time seen by EVALUATE for the loaded model; 0 until measured. */
+  /**
+   * Slowest per-sample time seen by EVALUATE for the loaded model, by the board's clock or
+   * the host's, whichever is longer (an emulated board's clock runs on virtual time, and
+   * a loaded host stretches the wall time of every frame); 0 until measured.
+   */
   private perSampleUs = 0;
   hello: HelloInfo | undefined;
 
@@ -177,9 +183,13 @@ export class Board {
    * attempt has its own sequence number, so a late answer to an earlier one is ignored).
    */
   async request(type: number, payload: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
-    const timeoutMs = options.timeoutMs ?? this.defaults.timeoutMs ?? 1000;
+    const firstTimeoutMs = options.timeoutMs ?? this.defaults.timeoutMs ?? 1000;
     const attempts = 1 + (options.retries ?? this.defaults.retries ?? 3);
+    let timeoutMs = firstTimeoutMs;
+    let waitedMs = 0;
     for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0) timeoutMs *= options.backoff ?? 1;
+      waitedMs += timeoutMs;
       if (this.closedError) throw this.closedError;
       const seq = this.nextSeq();
       const answer = await new Promise<Packet | DeviceError | undefined>((resolve) => {
@@ -204,7 +214,8 @@ export class Board {
     }
     throw new DeviceError(
       'DEVICE_TIMEOUT',
-      `no answer from ${this.port} to ${commandName[type] ?? type} after ${attempts} attempts of ${timeoutMs} ms`,
+      `no answer from ${this.port} to ${commandName[type] ?? type} after ${attempts} attempts` +
+        (timeoutMs === firstTimeoutMs ? ` of ${Math.round(timeoutMs)} ms` : ` (${Math.round(waitedMs)} ms in all)`),
       { hint: 'check that the board runs the Quantbench bench firmware at this baud rate and that nothing else uses the port' },
     );
   }
@@ -353,13 +364,18 @@ export class Board {
       batch.forEach((s, i) => payload.set(s, 2 + i * inputBytes));
       const first = this.perSampleUs === 0;
       const timeoutMs = first ? 10000 : 2000 + (3 * batch.length * this.perSampleUs) / 1000;
-      const r = new PayloadReader(await this.request(Command.evaluate, payload, { timeoutMs, retries: first ? 1 : 3 }), 'EVALUATE');
+      // A retry doubles the wait: a board that is only slowed (a busy host, an emulator
+      // sharing its cores) catches up, while a dead one is still given up on in 15 waits.
+      const sentAt = performance.now();
+      const answer = await this.request(Command.evaluate, payload, { timeoutMs, retries: first ? 1 : 3, backoff: 2 });
+      const wallUs = (performance.now() - sentAt) * 1000;
+      const r = new PayloadReader(answer, 'EVALUATE');
       const returned = r.u16();
       const c = r.u64();
       const u = r.u64();
       cycles += c;
       us += u;
-      this.perSampleUs = Math.max(this.perSampleUs, u / Math.max(1, returned), 1);
+      this.perSampleUs = Math.max(this.perSampleUs, Math.max(u, wallUs) / Math.max(1, returned), 1);
       for (let i = 0; i < returned; i++) outputs.push(r.bytesOf(outputBytes));
       onBatch?.(outputs.length);
     }

@@ -75,6 +75,33 @@ describe('virtual board over its pseudo-terminal', () => {
     assert.ok(bench.us.median > 0);
   });
 
+  it('waits out a board stalled for 9 s mid-evaluation (a loaded host, an emulator short of CPU) and gets every output', { skip: missingSharedModels(kws), timeout: 120_000 }, async () => {
+    const { vb, board } = await launch();
+    const model = new Uint8Array(readFileSync(sharedModel(kws)));
+    await board.upload(model);
+    const info = await board.modelInfo();
+    const outputBytes = info.outputs.reduce((n, t) => n + t.bytes, 0);
+    const samples = Array.from({ length: 60 }, (_, i) => seededBytes(info.inputs[0]!.bytes, 100 + i));
+    const expected = [];
+    for (const s of samples.slice(0, 3)) {
+      await board.setInput(0, s);
+      expected.push((await board.invoke()).outputs);
+    }
+    // The stall outlasts four attempts at the first timeout (about 8 s), which the
+    // doubling retries must cover; the process is stopped, not killed, so the port stays.
+    let batches = 0;
+    let stalled = false;
+    const evaluated = await board.evaluate(samples, outputBytes, () => {
+      if (++batches !== 2 || stalled) return;
+      stalled = true;
+      vb.process.kill('SIGSTOP');
+      setTimeout(() => vb.process.kill('SIGCONT'), 9000);
+    });
+    assert.ok(stalled, 'the board was stalled mid-evaluation');
+    assert.equal(evaluated.outputs.length, samples.length);
+    assert.deepEqual(evaluated.outputs.slice(0, 3), expected);
+  });
+
   it('refuses a model larger than its storage with both numbers, before and at UPLOAD_BEGIN', async () => {
     const { board } = await launch({ flashBytes: 1000 });
     await assert.rejects(board.upload(new Uint8Array(5000)), (e: DeviceError) => {
