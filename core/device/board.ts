@@ -64,7 +64,7 @@ export interface BoardProfile {
   /** Fastest plain inference: the whole-inference figure the operators are held against. */
   invokeCycles: number;
   invokeUs: number;
-  /** Fastest profiled inference, the profiler's own counter reads included. */
+  /** Fastest profiled inference, the profiler's own cost taken out: the operators' sum. */
   profiledCycles: number;
   ops: ProfileEntry[];
 }

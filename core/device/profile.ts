@@ -28,7 +28,7 @@ export interface DeviceProfile {
   /** Fastest plain inference: the whole-inference figure. */
   invokeCycles: number;
   invokeUs: number;
-  /** Fastest profiled inference, the counter reads included; the operators add up to it. */
+  /** Fastest profiled inference with the profiler's own cost taken out; the operators add up to it. */
   profiledCycles: number;
   /** Sum of the per-operator cycles. */
   sumCycles: number;

@@ -171,7 +171,7 @@ export interface ProfileEntry {
   outputCount: number;
   /** The first output is a constant stored in the model (no arena). */
   outputConst: boolean;
-  /** In the fastest profiled round, the profiler's own counter read included. */
+  /** In the fastest profiled round, less the profiler's own cost (one observer call). */
   cycles: number;
   /** Byte offset of the first output in the arena. */
   outputOffset: number;

@@ -146,9 +146,10 @@ describe('per-operator profile on the QEMU mps2-an386 board (SysTick)', { skip: 
       const p = result.profile!;
       checkProfile(p, ops, result.model.arenaBytes);
       assert.equal(p.cpuHz, 25_000_000);
-      // With -icount the only difference between the plain and the profiled inference is
-      // the profiler's own counter reads: a few cycles per operator.
-      assert.ok(p.profiledCycles - p.invokeCycles >= 0 && p.profiledCycles - p.invokeCycles < 4 * ops, `profiled ${p.profiledCycles}, plain ${p.invokeCycles}`);
+      // With -icount the plain and the profiled inference differ only by what the observer's
+      // cost leaves behind (the runtime's call to it, one counter read of the plain
+      // timing): a few cycles per operator either way.
+      assert.ok(Math.abs(p.profiledCycles - p.invokeCycles) < 4 * ops, `profiled ${p.profiledCycles}, plain ${p.invokeCycles}`);
       assert.ok(Math.abs(p.sumOverWhole - 1) < 0.001);
       reference.set(name, p);
     });
