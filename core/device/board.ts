@@ -288,17 +288,28 @@ export class Board {
     return { cycles: r.u64(), us: r.u64(), outputs: r.rest() };
   }
 
+  /**
+   * One invoke, and how long one takes by the board's clock or the host's, whichever is
+   * longer: an emulated board's clock runs on virtual time, and a loaded host stretches
+   * every request, so a request that runs many inferences is waited for by this.
+   */
+  private async timedInvoke(): Promise<{ one: InvokeResult; invokeMs: number }> {
+    const started = performance.now();
+    const one = await this.invoke();
+    return { one, invokeMs: Math.max(one.us / 1000, performance.now() - started) };
+  }
+
   /** Times a request by the last invoke: a board can be much slower than the link. */
   async benchmark(runs: number, warmup = 1, options: RequestOptions = {}): Promise<BenchmarkResult> {
     if (!Number.isInteger(runs) || runs < 1 || runs > BENCHMARK_MAX_RUNS) {
       throw new DeviceError('DEVICE_BAD_ARGUMENT', `benchmark runs must be 1 to ${BENCHMARK_MAX_RUNS}, got ${runs}`, { hint: 'pass --bench N with N up to 1000' });
     }
-    const one = await this.invoke();
-    const expectedMs = ((runs + warmup) * one.us) / 1000;
+    const { invokeMs } = await this.timedInvoke();
+    const expectedMs = (runs + warmup) * invokeMs;
     const payload = new Uint8Array(4);
     new DataView(payload.buffer).setUint16(0, warmup, true);
     new DataView(payload.buffer).setUint16(2, runs, true);
-    return parseBenchmark(await this.request(Command.benchmark, payload, { timeoutMs: 2000 + 3 * expectedMs, retries: 1, ...options }));
+    return parseBenchmark(await this.request(Command.benchmark, payload, { timeoutMs: 2000 + 3 * expectedMs, retries: 1, backoff: 2, ...options }));
   }
 
   /**
@@ -309,10 +320,7 @@ export class Board {
     if (runs !== undefined && (!Number.isInteger(runs) || runs < 1 || runs > BENCHMARK_MAX_RUNS)) {
       throw new DeviceError('DEVICE_BAD_ARGUMENT', `profile runs must be 1 to ${BENCHMARK_MAX_RUNS}, got ${runs}`, { hint: 'profile with a few runs, e.g. 5' });
     }
-    const started = performance.now();
-    const one = await this.invoke();
-    // An emulated board's microseconds are not the host's: wait by the wall clock too.
-    const invokeMs = Math.max(one.us / 1000, performance.now() - started);
+    const { one, invokeMs } = await this.timedInvoke();
     // Without a count: about 0.2 s of board time, at least 3 and at most 50 runs. Minima
     // over more runs shed more of a host's scheduling noise; under QEMU every run is equal.
     runs ??= Math.max(3, Math.min(50, Math.floor(200_000 / Math.max(1, one.us))));
@@ -324,7 +332,7 @@ export class Board {
       new DataView(payload.buffer).setUint16(2, runs, true);
       return payload;
     };
-    const page = parseProfile(await this.request(Command.profile, ask(0), { timeoutMs: 2000 + 3 * expectedMs, retries: 1, ...options }));
+    const page = parseProfile(await this.request(Command.profile, ask(0), { timeoutMs: 2000 + 3 * expectedMs, retries: 1, backoff: 2, ...options }));
     const ops = [...page.entries];
     while (ops.length < page.opCount) {
       const next = parseProfile(await this.request(Command.profile, ask(ops.length), options));
