@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Dataset } from '../data/index';
 import type { FloatIsland } from '../fit/fit-report';
@@ -42,6 +42,9 @@ function withInt8(policies: Map<string, PolicyDecision>, layers: string[]): Map<
 export async function measureIslandAccuracy(input: IslandAblationInput): Promise<FloatIsland[]> {
   const { result, data, progress } = input;
   const samples = `${data.count} samples of ${data.name}`;
+  // A model left by an earlier run into the same folder would pass for one of this run's.
+  if (existsSync(input.dir))
+    for (const f of readdirSync(input.dir)) if (/^island-\d+\.tflite$/.test(f)) rmSync(path.join(input.dir, f));
   const out: FloatIsland[] = [];
   for (const [index, island] of input.islands.entries()) {
     input.signal?.throwIfAborted();
