@@ -78,6 +78,8 @@ export async function measureIslandAccuracy(input: IslandAblationInput): Promise
         ...island,
         accuracyBought: input.accuracy - accuracyIslandInt8,
         accuracyIslandInt8,
+        accuracyIslandFloat: input.accuracy,
+        accuracySamples: scored.metric.samples,
         islandInt8Model: file,
         accuracyNote: `int8 accuracy with ${label} float less with ${label} int8 (${path.basename(file)}), same calibration, on ${samples} in the wasm runtime`,
       });

@@ -27,6 +27,10 @@ export interface FloatIsland {
   accuracyBought: number | null;
   /** Accuracy of the export with this island int8 instead of float. */
   accuracyIslandInt8: number | null;
+  /** The run's own int8 accuracy (this island float) on the same samples. */
+  accuracyIslandFloat: number | null;
+  /** How many evaluation samples both were scored on. */
+  accuracySamples: number | null;
   /** That export, kept so the figure can be checked (quantbench eval) or the model pushed. */
   islandInt8Model: string | null;
   /** How accuracyBought was measured, or why it was not. */
@@ -37,6 +41,8 @@ export interface FloatIsland {
 export const UNMEASURED_ISLAND = {
   accuracyBought: null,
   accuracyIslandInt8: null,
+  accuracyIslandFloat: null,
+  accuracySamples: null,
   islandInt8Model: null,
   accuracyNote: 'not measured: no evaluation data (compress --data measures it)',
 } as const satisfies Partial<FloatIsland>;
@@ -249,7 +255,7 @@ export function doesNotFitError(report: FitReport, model: string): FitError {
 function bought(i: FloatIsland): string {
   if (i.accuracyBought === null) return `accuracy bought ${i.accuracyNote}`;
   const points = i.accuracyBought * 100;
-  return `buys ${points >= 0 ? '+' : ''}${points.toFixed(2)} points of accuracy (${(i.accuracyIslandInt8! * 100).toFixed(2)}% with it int8)`;
+  return `buys ${points >= 0 ? '+' : ''}${points.toFixed(2)} points of accuracy (${(i.accuracyIslandFloat! * 100).toFixed(2)}% with it float, ${(i.accuracyIslandInt8! * 100).toFixed(2)}% int8, on ${i.accuracySamples} samples)`;
 }
 
 /** The fit report as lines for a terminal. */

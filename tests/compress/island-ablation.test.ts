@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { sampleModelPath } from '../../core/app/sample';
-import type { CompressReport } from '../../core/compress/run';
+import { runCompressJob, type CompressReport } from '../../core/compress/run';
 import { openDataset } from '../../core/data/index';
 import { evaluateTflite } from '../../core/eval/tflite-eval';
 import { fitReport, formatFit, type FloatIsland } from '../../core/fit/fit-report';
@@ -23,11 +23,11 @@ function compress(args: string[], dir: string) {
 }
 
 /** Accuracy of a .tflite on the run's evaluation samples, through `quantbench eval`'s own path. */
-async function accuracyOf(file: string): Promise<number> {
-  const data = await openDataset('fashion-mnist:test', { inputShape: [28, 28, 1], limit: EVAL_SAMPLES });
+async function accuracyOf(file: string, samples = EVAL_SAMPLES): Promise<number> {
+  const data = await openDataset('fashion-mnist:test', { inputShape: [28, 28, 1], limit: samples });
   const r = await evaluateTflite(new Uint8Array(readFileSync(file)), file, data);
   assert.equal(r.task, 'classification');
-  assert.equal(r.samples, EVAL_SAMPLES);
+  assert.equal(r.samples, samples);
   return r.task === 'classification' ? r.accuracy : NaN;
 }
 
@@ -51,12 +51,14 @@ describe('accuracy each float island buys', () => {
       assert.ok(island.extraBytes > 0);
       // Bought = the run's int8 accuracy (islands float) less the same export with this island int8.
       assert.equal(island.accuracyBought, report.int8.accuracy! - island.accuracyIslandInt8!);
+      assert.equal(island.accuracyIslandFloat, report.int8.accuracy);
+      assert.equal(island.accuracySamples, EVAL_SAMPLES);
       assert.match(island.accuracyNote, new RegExp(`on ${EVAL_SAMPLES} samples of fashion-mnist:test`));
     }
     assert.deepEqual(JSON.parse(readFileSync(report.files.report, 'utf8')).fit, report.fit);
     const lines = formatFit(report.fit).filter((l) => l.startsWith('float island'));
     assert.equal(lines.length, islands.length);
-    for (const line of lines) assert.match(line, /\+\d+ B over int8.*; buys [+-]\d+\.\d\d points of accuracy \(\d+\.\d\d% with it int8\)/);
+    for (const line of lines) assert.match(line, /\+\d+ B over int8.*; buys [+-]\d+\.\d\d points of accuracy \(\d+\.\d\d% with it float, \d+\.\d\d% int8, on \d+ samples\)/);
   });
 
   it('each ablated export differs from the run only in that island, and scores what the report says', async () => {
@@ -72,6 +74,30 @@ describe('accuracy each float island buys', () => {
       const accuracy = await accuracyOf(file);
       assert.equal(accuracy, island.accuracyIslandInt8, file);
       assert.equal(island.accuracyBought, report.int8.accuracy! - accuracy);
+    }
+  });
+
+  it('on a run with more samples than the ablation takes, both sides are scored on the same first ones', async () => {
+    const dir = tempDir('quantbench-islands-');
+    const island = 50;
+    const run = await runCompressJob({
+      model: sampleModelPath(),
+      recipe: 'int8-keep-rescaling-float',
+      data: 'fashion-mnist:test',
+      calibData: 'fashion-mnist:train',
+      evalSamples: 120,
+      islandSamples: island,
+      out: path.join(dir, 'out'),
+    });
+    assert.equal(run.int8.samples, 120);
+    const runOnSubset = await accuracyOf(run.files.tflite, island);
+    assert.equal(run.fit.floatIslands.length, 6);
+    for (const i of run.fit.floatIslands) {
+      assert.match(i.accuracyNote, new RegExp(`on ${island} samples of fashion-mnist:test`));
+      assert.equal(i.accuracyIslandInt8, await accuracyOf(i.islandInt8Model!, island));
+      assert.equal(i.accuracyIslandFloat, runOnSubset);
+      assert.equal(i.accuracySamples, island);
+      assert.equal(i.accuracyBought, runOnSubset - i.accuracyIslandInt8!);
     }
   });
 

@@ -50,7 +50,7 @@ async function assertNoOverflow(page: Page): Promise<void> {
  */
 async function assertIslandsShown(page: Page, dataDir: string, runId: number): Promise<void> {
   const store = openStore(dataDir, { readonly: true });
-  let islands: { layers: string[]; extraBytes: number; accuracyBought: number | null; accuracyNote: string }[];
+  let islands: { layers: string[]; extraBytes: number; accuracyBought: number | null; accuracySamples: number | null; accuracyNote: string }[];
   try {
     islands = (store.getRun(runId).details as { fit: { floatIslands: typeof islands } }).fit.floatIslands;
   } finally {
@@ -66,6 +66,7 @@ async function assertIslandsShown(page: Page, dataDir: string, runId: number): P
     assert.ok(text.includes(island.layers.join(', ')), text);
     assert.ok(text.includes(`+${(island.extraBytes / 1024).toFixed(1)} KiB`), text);
     assert.ok(text.includes(`buys ${island.accuracyBought >= 0 ? '+' : ''}${pt} pt`), text);
+    assert.ok(text.includes(`on ${island.accuracySamples!.toLocaleString('en-US')} samples`), text);
   }
 }
 
