@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { calibrate } from './calibrate';
+import { calibrate, type Calibration } from './calibrate';
 import { cluster, type ClusterRecord } from './cluster';
 import { CompressError } from './errors';
 import { equalizeFloatBatchNorms } from './equalize';
@@ -32,6 +32,7 @@ export const COMPRESS_STAGES = [
   'autoExclude',
   'export',
   'evaluate',
+  'islands',
 ] as const;
 
 export type CompressStage = (typeof COMPRESS_STAGES)[number];
@@ -92,6 +93,11 @@ export interface CompressResult {
   /** Float BatchNormalizations whose int8 producer's channels were equalized. */
   equalized: string[];
   quantized?: QuantizedModel;
+  /**
+   * The activation ranges `quantized` was built with; it does not depend on the policies, so
+   * a variant with other layers in float or int8 is quantized against the same ranges.
+   */
+  calibration?: Calibration;
   layerErrors?: Map<string, LayerError>;
   outputErrors?: Map<string, LayerError>;
   autoExcluded: { layer: string; reason: string }[];
@@ -268,6 +274,7 @@ export function compress(input: LayerGraph, options: CompressOptions): CompressR
   }
   samples.dispose();
   result.quantized = quantized;
+  result.calibration = calibration;
   result.layerErrors = errors.layers;
   result.outputErrors = errors.outputs;
   return result;

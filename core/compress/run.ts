@@ -12,9 +12,10 @@ import { doesNotFitError, fitReport } from '../fit/fit-report';
 import { loadModel, type ImportedModel } from '../model/index';
 import { pairedHistogram } from '../model/histogram';
 import { saveKeras } from '../model/keras-writer';
-import { BatchRunner } from '../runtime/index';
 import { CompressError } from './errors';
+import { evaluateInt8 } from './evaluate-int8';
 import { exportTflite } from './export-tflite';
+import { measureIslandAccuracy } from './island-ablation';
 import { checkExportedGuarantees } from './guarantees';
 import { writeGraphWeights } from './keras-weights';
 import type { LayerGraph } from './graph';
@@ -63,6 +64,8 @@ export interface CompressJob {
   onRunStarted?: (runId: number) => void;
   /** Judge the fit on this board, and stop before evaluating when the model does not fit. */
   board?: BoardProfile;
+  /** Score each float island's ablation on at most this many samples (default ISLAND_SAMPLES). */
+  islandSamples?: number;
 }
 
 async function readAll(
@@ -117,6 +120,17 @@ function simulatedScore(x: tf.Tensor, labels: Int32Array | Float32Array, classif
 }
 
 /**
+ * Samples each float island's ablation is scored on: enough to resolve a 0.05-point
+ * difference (the same samples on both sides, so only samples that flip count), while six
+ * islands on a 10,000-sample run would otherwise cost six more full evaluations.
+ */
+export const ISLAND_SAMPLES = 2000;
+
+function preprocessingOf(job: CompressJob): { scale: number; offset: number } | undefined {
+  return job.inputScale !== undefined ? { scale: job.inputScale, offset: 0 } : undefined;
+}
+
+/**
  * The whole `compress` command as a job: checks the recipe and data against the model before
  * any work, runs the recipe, writes model.tflite, model_data.h/.c, model.keras and
  * report.json to `out`, and measures float and int8 (wasm runtime) accuracy.
@@ -127,8 +141,7 @@ export async function runCompressJob(job: CompressJob): Promise<CompressReport> 
   const imported = await loadModel(job.model);
   const graph = lowerKerasModel(imported.model);
   const inputShape = imported.inputShape.slice(1);
-  const preprocessing =
-    job.inputScale !== undefined ? { scale: job.inputScale, offset: 0 } : undefined;
+  const preprocessing = preprocessingOf(job);
   const data = await openDataset(job.data, { inputShape, preprocessing, limit: job.evalSamples });
   const calibData = job.calibData
     ? await openDataset(job.calibData, { inputShape, preprocessing })
@@ -300,41 +313,53 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
     'accuracy' in floatEval
       ? { accuracy: floatEval.accuracy, samples: floatEval.samples }
       : { mse: floatEval.mse, samples: floatEval.samples };
-  // Batches cross into the runtime once each and split over the machine's cores.
-  const runner = await BatchRunner.create(bytes, { name: files.tflite });
-  const classTally = new ClassificationTally(classify ? floatModel.outputShape.at(-1)! : 0);
-  const errTally = new SquaredErrorTally();
-  const outSize = runner.output.shape.reduce((a, b) => a * b, 1);
-  try {
-    for await (const batch of data.batches(256)) {
-      job.signal?.throwIfAborted();
-      const out = await runner.run(
-        batch.x,
-        batch.size,
-        `${data.name} samples ${batch.offset}..${batch.offset + batch.size - 1}`,
-      );
-      if (classify) {
-        const predicted = argmaxRows(out, batch.size, outSize);
-        for (let i = 0; i < batch.size; i++) classTally.add(batch.y[i], predicted[i]);
-      } else {
-        errTally.add(out, batch.y.subarray(0, batch.size * outSize), batch.size);
-      }
-      progress({
-        stage: 'evaluate',
-        fraction: 0.5 + (0.5 * (batch.offset + batch.size)) / data.count,
-        message: 'int8',
-      });
-    }
-  } finally {
-    await runner.close();
-  }
+  const classes = classify ? floatModel.outputShape.at(-1)! : 0;
+  const scored = await evaluateInt8(bytes, data, {
+    name: files.tflite,
+    classes,
+    signal: job.signal,
+    onBatch: (done, total) =>
+      progress({ stage: 'evaluate', fraction: 0.5 + (0.5 * done) / total, message: 'int8' }),
+  });
   result.timings.evaluate = (performance.now() - t1) / 1000;
   const int8 = {
-    ...(classify
-      ? { accuracy: classTally.accuracy, samples: classTally.samples }
-      : { mse: errTally.mse, samples: errTally.samples }),
+    ...scored.metric,
     evaluatedWith: 'runtime (wasm build of the firmware)' as const,
   };
+
+  const t2 = performance.now();
+  if (int8.accuracy !== undefined) {
+    // Each island costs one more int8 evaluation: past ISLAND_SAMPLES the islands are held
+    // against the run's own int8 export scored again on those first samples.
+    const islandLimit = job.islandSamples ?? ISLAND_SAMPLES;
+    const islandData =
+      data.count > islandLimit
+        ? await openDataset(job.data, { inputShape: imported.inputShape.slice(1), preprocessing: preprocessingOf(job), limit: islandLimit })
+        : data;
+    const islandAccuracy =
+      islandData === data
+        ? int8.accuracy
+        : fit.floatIslands.length
+          ? (await evaluateInt8(bytes, islandData, { name: files.tflite, classes, signal: job.signal })).metric.accuracy!
+          : int8.accuracy;
+    fit.floatIslands = await measureIslandAccuracy({
+      result,
+      step: q,
+      recipeName: recipe.name,
+      islands: fit.floatIslands,
+      accuracy: islandAccuracy,
+      data: islandData,
+      classes,
+      dir: path.join(job.out, 'islands'),
+      progress,
+      signal: job.signal,
+    });
+  } else {
+    const note = `not measured: ${data.name} has regression targets, so there is no accuracy to compare`;
+    fit.floatIslands = fit.floatIslands.map((i) => ({ ...i, accuracyNote: note }));
+  }
+  result.timings.islands = (performance.now() - t2) / 1000;
+  progress({ stage: 'islands', fraction: 1 });
 
   const report: CompressReport = {
     model: imported.path,
@@ -350,10 +375,10 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
     fit,
     layers: layerReports(result, exported),
     guarantees: { ok: exported.every((l) => l.ok), layers: exported },
-    confusion: classify
+    confusion: scored.confusion
       ? {
-          labels: data.source.classNames ?? classTally.confusion.map((_, i) => String(i)),
-          matrix: classTally.confusion,
+          labels: data.source.classNames ?? scored.confusion.map((_, i) => String(i)),
+          matrix: scored.confusion,
         }
       : undefined,
     histograms: weightHistograms(floatModel.model, result),

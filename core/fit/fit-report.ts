@@ -18,7 +18,34 @@ export interface FloatIsland {
   extraBytes: number;
   /** The arena's peak falls inside this island, so it sets the arena size. */
   atPeak: boolean;
+  /**
+   * Accuracy the island buys, as a fraction (0.012 = 1.2 points): the run's int8 accuracy less
+   * that of the same export with this island's layers int8 (same calibration, same evaluation
+   * samples, same runtime). Negative when int8 scores better. null when not measured, and
+   * accuracyNote says why: never estimated.
+   */
+  accuracyBought: number | null;
+  /** Accuracy of the export with this island int8 instead of float. */
+  accuracyIslandInt8: number | null;
+  /** The run's own int8 accuracy (this island float) on the same samples. */
+  accuracyIslandFloat: number | null;
+  /** How many evaluation samples both were scored on. */
+  accuracySamples: number | null;
+  /** That export, kept so the figure can be checked (quantbench eval) or the model pushed. */
+  islandInt8Model: string | null;
+  /** How accuracyBought was measured, or why it was not. */
+  accuracyNote: string;
 }
+
+/** An island's accuracy fields before a run measures them on its evaluation data. */
+export const UNMEASURED_ISLAND = {
+  accuracyBought: null,
+  accuracyIslandInt8: null,
+  accuracyIslandFloat: null,
+  accuracySamples: null,
+  islandInt8Model: null,
+  accuracyNote: 'not measured: no evaluation data (compress --data measures it)',
+} as const satisfies Partial<FloatIsland>;
 
 export interface FitTensor {
   name: string;
@@ -129,6 +156,7 @@ function floatIslands(plan: ArenaPlan, peakOp: number, floatLayers: ReadonlySet<
       floatBytes,
       extraBytes,
       atPeak: first <= peakOp && peakOp <= last,
+      ...UNMEASURED_ISLAND,
     };
   });
 }
@@ -223,6 +251,13 @@ export function doesNotFitError(report: FitReport, model: string): FitError {
   });
 }
 
+/** "buys +1.50 points of accuracy", or the reason there is no figure. */
+function bought(i: FloatIsland): string {
+  if (i.accuracyBought === null) return `accuracy bought ${i.accuracyNote}`;
+  const points = i.accuracyBought * 100;
+  return `buys ${points >= 0 ? '+' : ''}${points.toFixed(2)} points of accuracy (${(i.accuracyIslandFloat! * 100).toFixed(2)}% with it float, ${(i.accuracyIslandInt8! * 100).toFixed(2)}% int8, on ${i.accuracySamples} samples)`;
+}
+
 /** The fit report as lines for a terminal. */
 export function formatFit(r: FitReport): string[] {
   const lines = [
@@ -231,7 +266,7 @@ export function formatFit(r: FitReport): string[] {
     `peak         op ${r.peak.op} ${r.peak.opName}: ${r.peak.tensors.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}] ${t.bytes} B`).join(', ')}`,
     ...r.floatIslands.map(
       (i) =>
-        `float island ${i.layers.join(', ')} (ops ${i.ops[0]}-${i.ops[1]}): ${i.floatBytes} B float, +${i.extraBytes} B over int8${i.atPeak ? ', sets the peak' : ''}`,
+        `float island ${i.layers.join(', ')} (ops ${i.ops[0]}-${i.ops[1]}): ${i.floatBytes} B float, +${i.extraBytes} B over int8${i.atPeak ? ', sets the peak' : ''}; ${bought(i)}`,
     ),
   ];
   if (r.board) lines.push(`board        ${r.board.verdict}`);

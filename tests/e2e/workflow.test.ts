@@ -44,6 +44,32 @@ async function assertNoOverflow(page: Page): Promise<void> {
   assert.deepEqual(overflowing, []);
 }
 
+/**
+ * Each float island on the Run screen shows the RAM it costs and the accuracy it buys, the
+ * figures recorded for the run (measured by quantizing that island int8 and evaluating).
+ */
+async function assertIslandsShown(page: Page, dataDir: string, runId: number): Promise<void> {
+  const store = openStore(dataDir, { readonly: true });
+  let islands: { layers: string[]; extraBytes: number; accuracyBought: number | null; accuracySamples: number | null; accuracyNote: string }[];
+  try {
+    islands = (store.getRun(runId).details as { fit: { floatIslands: typeof islands } }).fit.floatIslands;
+  } finally {
+    store.close();
+  }
+  assert.ok(islands.length > 0, 'the keep-float preset leaves float islands');
+  const shown = await page.getByTestId('float-islands').getByRole('listitem').allTextContents();
+  assert.equal(shown.length, islands.length);
+  for (const [i, island] of islands.entries()) {
+    assert.ok(island.accuracyBought !== null && Number.isFinite(island.accuracyBought), island.accuracyNote);
+    const pt = (island.accuracyBought * 100).toFixed(2);
+    const text = shown[i]!.replace(/\s+/g, ' ');
+    assert.ok(text.includes(island.layers.join(', ')), text);
+    assert.ok(text.includes(`+${(island.extraBytes / 1024).toFixed(1)} KiB`), text);
+    assert.ok(text.includes(`buys ${island.accuracyBought >= 0 ? '+' : ''}${pt} pt`), text);
+    assert.ok(text.includes(`on ${island.accuracySamples!.toLocaleString('en-US')} samples`), text);
+  }
+}
+
 async function assertAccessible(page: Page, screen: string): Promise<void> {
   const violations = await seriousViolations(page);
   assert.deepEqual(violations, [], `${screen}: ${JSON.stringify(violations, null, 2)}`);
@@ -108,6 +134,7 @@ describe('the whole workflow in the browser, on the sample', { skip }, () => {
     assert.match(layers, /int8/);
     await page.getByTestId('fit').waitFor();
     assert.match((await page.getByTestId('fit-boards').textContent()) ?? '', /Fits .*nano33ble/);
+    await assertIslandsShown(page, dataDir, firstRun);
     await assertNoOverflow(page);
     await assertAccessible(page, 'Run results');
     await shoot(page, 'run-results');
