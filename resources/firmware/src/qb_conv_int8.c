@@ -171,46 +171,11 @@ static void put(int16_t *block, int rows, int r, int32_t k, int32_t j, const int
   for (; i < n; i++) block[slot(j + i, k, rows, r)] = src ? (int16_t)(src[i] + offset) : 0;
 }
 
+#if !QB_DSP
 /* acc[0..3] = (xa.wa, xa.wb, xb.wa, xb.wb) over k taps of a two-row block, wrapping. */
 static void dot_2x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *acc) {
   int32_t i = 0, aa = 0, ab = 0, ba = 0, bb = 0;
-  const int16_t *xa, *xb;
-#if QB_DSP
-  int32_t n = k >> 2;
-  if (n > 0) {
-    /* Sixteen MACs in 18 instructions; gcc's own schedule of the same loop spills. */
-    uint32_t xa02, xa13, xb02, xb13, w, t;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd %[xa02], %[xa13], [%[x]], #8\n\t"
-        "ldr %[w], [%[wa]], #4\n\t"
-        "sxtb16 %[t], %[w]\n\t"
-        "sxtb16 %[w], %[w], ror #8\n\t"
-        "smlad %[aa], %[xa02], %[t], %[aa]\n\t"
-        "smlad %[aa], %[xa13], %[w], %[aa]\n\t"
-        "ldrd %[xb02], %[xb13], [%[x]], #8\n\t"
-        "smlad %[ba], %[xb02], %[t], %[ba]\n\t"
-        "smlad %[ba], %[xb13], %[w], %[ba]\n\t"
-        "ldr %[w], [%[wb]], #4\n\t"
-        "sxtb16 %[t], %[w]\n\t"
-        "sxtb16 %[w], %[w], ror #8\n\t"
-        "smlad %[ab], %[xa02], %[t], %[ab]\n\t"
-        "smlad %[ab], %[xa13], %[w], %[ab]\n\t"
-        "smlad %[bb], %[xb02], %[t], %[bb]\n\t"
-        "smlad %[bb], %[xb13], %[w], %[bb]\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b"
-        : [x] "+r"(x), [wa] "+r"(wa), [wb] "+r"(wb), [n] "+r"(n), [aa] "+r"(aa), [ab] "+r"(ab), [ba] "+r"(ba), [bb] "+r"(bb),
-          [xa02] "=&r"(xa02), [xa13] "=&r"(xa13), [xb02] "=&r"(xb02), [xb13] "=&r"(xb13), [w] "=&r"(w), [t] "=&r"(t)
-        :
-        : "cc", "memory");
-  }
-  xa = x;
-  xb = x + 4;
-  k &= 3;
-#else
-  xa = x;
-  xb = x + row_len(k);
+  const int16_t *xa = x, *xb = x + row_len(k);
 #if QB_WASM_SIMD
   {
     v128_t va = wasm_i32x4_splat(0), vab = va, vba = va, vbb = va;
@@ -228,7 +193,6 @@ static void dot_2x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_
     bb = HSUM(vbb);
   }
 #endif
-#endif
   for (; i < k; i++) {
     aa = WRAP_ADD(aa, xa[i] * wa[i]);
     ab = WRAP_ADD(ab, xa[i] * wb[i]);
@@ -244,21 +208,7 @@ static void dot_2x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_
 /* acc[0..1] = (x.wa, x.wb) over k taps of a one-row block, wrapping. */
 static void dot_1x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *acc) {
   int32_t i = 0, aa = 0, ab = 0;
-#if QB_DSP
-  int32_t n = k >> 2;
-  while (n--) {
-    uint32_t w = load32(wa), v = load32(wb);
-    int16x2_t x02 = (int16x2_t)load32(x), x13 = (int16x2_t)load32(x + 2);
-    aa = __smlad(x02, __sxtb16((int8x4_t)w), aa);
-    aa = __smlad(x13, sxtb16_ror8(w), aa);
-    ab = __smlad(x02, __sxtb16((int8x4_t)v), ab);
-    ab = __smlad(x13, sxtb16_ror8(v), ab);
-    wa += 4;
-    wb += 4;
-    x += 4;
-  }
-  k &= 3;
-#elif QB_WASM_SIMD
+#if QB_WASM_SIMD
   v128_t va = wasm_i32x4_splat(0), vb = va;
   for (; i + 8 <= k; i += 8) {
     v128_t u = wasm_v128_load(x + i);
@@ -275,6 +225,7 @@ static void dot_1x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_
   acc[0] = aa;
   acc[1] = ab;
 }
+#endif
 
 /*
  * Per-channel constants of rq_fast(), computed once per channel for every pixel that uses
@@ -335,6 +286,7 @@ static inline int8_t rq(int32_t acc, int32_t mult, int32_t shift, int32_t zp, in
   return (int8_t)(r + zp);
 }
 
+#if !QB_DSP
 /* y0[o] (and y1[o] when acc1 is set) from the accumulators of every channel. */
 static void requantize_rows(const int32_t *acc0, const int32_t *acc1, const int32_t *bias, const int32_t *mult, const int8_t *shift,
                             int32_t n, int32_t zp, int32_t lo, int32_t hi, int8_t *y0, int8_t *y1) {
@@ -381,9 +333,149 @@ static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, 
   requantize_rows(acc, rows == 2 ? acc + oc : 0, bias, mult, shift, oc, zp, lo, hi, y, y + y_stride);
 }
 
+#else /* QB_DSP */
+
+/*
+ * rq_core() for a channel with shift <= -1 (no left shift, right >= 1: the shifts real
+ * scales give, except the rare multiplier >= 0.5): its sign term subtracted as the sign
+ * bit itself, so with kp (rq_setup's k) hoisted per channel an output is one SMLAL, three
+ * instructions for the sign and one ASR.
+ */
+static inline int32_t rq_right(int32_t acc, int32_t mult, int64_t kp, int32_t sh) {
+  int64_t p = kp + (int64_t)acc * mult - (int64_t)((uint32_t)acc & 0x80000000u);
+  return (int32_t)(p >> 32) >> sh;
+}
+
+static inline int8_t clamp_zp(int32_t q, int32_t zp, int32_t lo, int32_t hi) {
+  q = q < lo ? lo : q;
+  q = q > hi ? hi : q;
+  return (int8_t)(q + zp);
+}
+
+/* kp[o] = rq_setup(mult[o], shift[o]).k, once per op call for every pixel that uses it. */
+static void filters_setup(int64_t *kp, const int32_t *mult, const int8_t *shift, int32_t oc) {
+  int32_t o;
+  for (o = 0; o < oc; o++) kp[o] = rq_setup(mult[o], shift[o]).k;
+}
+
+/* Adds (xa.wa, xa.wb, xb.wa, xb.wb) over k taps of a two-row block to aa, ab, ba, bb. */
+static inline void dot_2x2_dsp(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *paa, int32_t *pab,
+                               int32_t *pba, int32_t *pbb) {
+  int32_t aa = *paa, ab = *pab, ba = *pba, bb = *pbb, n = k >> 2;
+  if (n > 0) {
+    /* Eight taps per pass (32 MACs in 34 instructions); an odd group of four enters at the
+     * second half. gcc's own schedule of the same loop spills. */
+    uint32_t xa02, xa13, xb02, xb13, w, t;
+#define QB_HALF                                   \
+  "ldrd %[xa02], %[xa13], [%[x]], #8\n\t"         \
+  "ldr %[w], [%[wa]], #4\n\t"                     \
+  "sxtb16 %[t], %[w]\n\t"                         \
+  "sxtb16 %[w], %[w], ror #8\n\t"                 \
+  "smlad %[aa], %[xa02], %[t], %[aa]\n\t"         \
+  "smlad %[aa], %[xa13], %[w], %[aa]\n\t"         \
+  "ldrd %[xb02], %[xb13], [%[x]], #8\n\t"         \
+  "smlad %[ba], %[xb02], %[t], %[ba]\n\t"         \
+  "smlad %[ba], %[xb13], %[w], %[ba]\n\t"         \
+  "ldr %[w], [%[wb]], #4\n\t"                     \
+  "sxtb16 %[t], %[w]\n\t"                         \
+  "sxtb16 %[w], %[w], ror #8\n\t"                 \
+  "smlad %[ab], %[xa02], %[t], %[ab]\n\t"         \
+  "smlad %[ab], %[xa13], %[w], %[ab]\n\t"         \
+  "smlad %[bb], %[xb02], %[t], %[bb]\n\t"         \
+  "smlad %[bb], %[xb13], %[w], %[bb]\n\t"
+    __asm__ volatile(
+        "lsrs %[n], %[n], #1\n\t"
+        "bcc 1f\n\t"
+        "adds %[n], %[n], #1\n\t"
+        "b 2f\n"
+        "1:\n\t" QB_HALF "2:\n\t" QB_HALF
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [x] "+r"(x), [wa] "+r"(wa), [wb] "+r"(wb), [n] "+r"(n), [aa] "+r"(aa), [ab] "+r"(ab), [ba] "+r"(ba), [bb] "+r"(bb),
+          [xa02] "=&r"(xa02), [xa13] "=&r"(xa13), [xb02] "=&r"(xb02), [xb13] "=&r"(xb13), [w] "=&r"(w), [t] "=&r"(t)
+        :
+        : "cc", "memory");
+#undef QB_HALF
+  }
+  for (k &= 3, n = 0; n < k; n++) {
+    aa = WRAP_ADD(aa, x[n] * wa[n]);
+    ab = WRAP_ADD(ab, x[n] * wb[n]);
+    ba = WRAP_ADD(ba, x[4 + n] * wa[n]);
+    bb = WRAP_ADD(bb, x[4 + n] * wb[n]);
+  }
+  *paa = aa;
+  *pab = ab;
+  *pba = ba;
+  *pbb = bb;
+}
+
+/* Adds (x.wa, x.wb) over k taps of a one-row block to aa, ab. */
+static inline void dot_1x2_dsp(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *paa, int32_t *pab) {
+  int32_t aa = *paa, ab = *pab, n = k >> 2, i;
+  while (n--) {
+    uint32_t w = load32(wa), v = load32(wb);
+    int16x2_t x02 = (int16x2_t)load32(x), x13 = (int16x2_t)load32(x + 2);
+    aa = __smlad(x02, __sxtb16((int8x4_t)w), aa);
+    aa = __smlad(x13, sxtb16_ror8(w), aa);
+    ab = __smlad(x02, __sxtb16((int8x4_t)v), ab);
+    ab = __smlad(x13, sxtb16_ror8(v), ab);
+    wa += 4;
+    wb += 4;
+    x += 4;
+  }
+  for (k &= 3, i = 0; i < k; i++) {
+    aa = WRAP_ADD(aa, x[i] * wa[i]);
+    ab = WRAP_ADD(ab, x[i] * wb[i]);
+  }
+  *paa = aa;
+  *pab = ab;
+}
+
+/*
+ * rows_times_filters() with each filter pair's accumulators started at the bias and
+ * requantized as soon as they are summed, in registers; kp holds filters_setup()'s
+ * constants.
+ */
+static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc, const int32_t *bias,
+                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, const int64_t *kp,
+                               int8_t *y, int32_t y_stride) {
+  int32_t o;
+  int8_t *y1 = y + y_stride;
+  lo -= zp;
+  hi -= zp;
+  for (o = 0; o < oc; o += 2) {
+    int32_t o2 = o + 1 < oc ? o + 1 : o, sa = shift[o], sb = shift[o2];
+    int32_t aa = bias ? bias[o] : 0, ab = bias ? bias[o2] : 0, ba = aa, bb = ab;
+    if (rows == 2)
+      dot_2x2_dsp(block, w + o * k, w + o2 * k, k, &aa, &ab, &ba, &bb);
+    else
+      dot_1x2_dsp(block, w + o * k, w + o2 * k, k, &aa, &ab);
+    if (sa < 0 && sb < 0) {
+      int32_t ma = mult[o], mb = mult[o2];
+      int64_t ka = kp[o], kb = kp[o2];
+      y[o] = clamp_zp(rq_right(aa, ma, ka, -sa - 1), zp, lo, hi);
+      y[o2] = clamp_zp(rq_right(ab, mb, kb, -sb - 1), zp, lo, hi);
+      if (rows == 2) {
+        y1[o] = clamp_zp(rq_right(ba, ma, ka, -sa - 1), zp, lo, hi);
+        y1[o2] = clamp_zp(rq_right(bb, mb, kb, -sb - 1), zp, lo, hi);
+      }
+    } else {
+      rq_channel ca = rq_setup(mult[o], sa), cb = rq_setup(mult[o2], sb);
+      y[o] = rq_fast(aa, &ca, zp, lo, hi);
+      y[o2] = rq_fast(ab, &cb, zp, lo, hi);
+      if (rows == 2) {
+        y1[o] = rq_fast(ba, &ca, zp, lo, hi);
+        y1[o2] = rq_fast(bb, &cb, zp, lo, hi);
+      }
+    }
+  }
+}
+#endif
+
 /* ---- CONV_2D ----------------------------------------------------------------------- */
 
-/* A block of two rows, then 2 * oc accumulators. */
+/* A block of two rows, then 2 * oc accumulators (the DSP build: one int64 requantization
+ * constant per filter in the same bytes). */
 uint32_t qb_conv_int8_scratch(int32_t fh, int32_t fw, int32_t ic, int32_t oc) {
   int64_t k = (int64_t)fh * fw * ic;
   if (k <= 0 || k > 0x1000000 || oc <= 0 || oc > 0x1000000) return 0;
@@ -418,7 +510,12 @@ static void gather(const qb_conv_int8 *a, int32_t b, int32_t p, int16_t *block, 
 int qb_conv_int8_fast(const qb_conv_int8 *a) {
   int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
   int16_t *block = (int16_t *)a->scratch;
+#if QB_DSP
+  int64_t *acc = (int64_t *)(void *)(block + 2 * row_len(k));
+  filters_setup(acc, a->mult, a->shift, a->oc);
+#else
   int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(k));
+#endif
   for (b = 0; b < a->n; b++)
     for (p = 0; p < pixels; p += 2) {
       int rows = p + 1 < pixels ? 2 : 1;
@@ -438,8 +535,16 @@ uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units) { return qb_conv_int8_
  * weights are symmetric in the TFLite quantization spec). */
 int qb_fc_int8_fast(const qb_fc_int8 *a) {
   int16_t *block = (int16_t *)a->scratch;
-  int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(a->depth)), b;
+  int32_t b;
+#if QB_DSP
+  int64_t *acc = (int64_t *)(void *)(block + 2 * row_len(a->depth));
+#else
+  int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(a->depth));
+#endif
   if (a->w_offset != 0) return 0;
+#if QB_DSP
+  filters_setup(acc, a->mult, a->shift, a->units);
+#endif
   for (b = 0; b < a->batches; b += 2) {
     int rows = b + 1 < a->batches ? 2 : 1;
     put(block, rows, 0, a->depth, 0, a->x + b * a->depth, a->depth, a->in_offset);
