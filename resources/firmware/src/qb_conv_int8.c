@@ -352,12 +352,6 @@ static inline int8_t clamp_zp(int32_t q, int32_t zp, int32_t lo, int32_t hi) {
   return (int8_t)(q + zp);
 }
 
-/* kp[o] = rq_setup(mult[o], shift[o]).k, once per op call for every pixel that uses it. */
-static void filters_setup(int64_t *kp, const int32_t *mult, const int8_t *shift, int32_t oc) {
-  int32_t o;
-  for (o = 0; o < oc; o++) kp[o] = rq_setup(mult[o], shift[o]).k;
-}
-
 /* Adds (xa.wa, xa.wb, xb.wa, xb.wb) over k taps of a two-row block to aa, ab, ba, bb. */
 static inline void dot_2x2_dsp(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *paa, int32_t *pab,
                                int32_t *pba, int32_t *pbb) {
@@ -431,51 +425,68 @@ static inline void dot_1x2_dsp(const int16_t *x, const int8_t *wa, const int8_t 
   *pab = ab;
 }
 
-/*
- * rows_times_filters() with each filter pair's accumulators started at the bias and
- * requantized as soon as they are summed, in registers; kp holds filters_setup()'s
- * constants.
- */
-static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc, const int32_t *bias,
-                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, const int64_t *kp,
-                               int8_t *y, int32_t y_stride) {
+/* y0[o] (and y1[o] when two rows) from the accumulators of every channel. */
+static inline __attribute__((always_inline)) void requantize_dsp(const int32_t *acc0, const int32_t *acc1, int rows,
+                                                                 const int32_t *mult, const int8_t *shift, int32_t n, int32_t zp,
+                                                                 int32_t lo, int32_t hi, int8_t *y0, int8_t *y1) {
   int32_t o;
-  int8_t *y1 = y + y_stride;
   lo -= zp;
   hi -= zp;
-  for (o = 0; o < oc; o += 2) {
-    int32_t o2 = o + 1 < oc ? o + 1 : o, sa = shift[o], sb = shift[o2];
-    int32_t aa = bias ? bias[o] : 0, ab = bias ? bias[o2] : 0, ba = aa, bb = ab;
-    if (rows == 2)
-      dot_2x2_dsp(block, w + o * k, w + o2 * k, k, &aa, &ab, &ba, &bb);
-    else
-      dot_1x2_dsp(block, w + o * k, w + o2 * k, k, &aa, &ab);
-    if (sa < 0 && sb < 0) {
-      int32_t ma = mult[o], mb = mult[o2];
-      int64_t ka = kp[o], kb = kp[o2];
-      y[o] = clamp_zp(rq_right(aa, ma, ka, -sa - 1), zp, lo, hi);
-      y[o2] = clamp_zp(rq_right(ab, mb, kb, -sb - 1), zp, lo, hi);
-      if (rows == 2) {
-        y1[o] = clamp_zp(rq_right(ba, ma, ka, -sa - 1), zp, lo, hi);
-        y1[o2] = clamp_zp(rq_right(bb, mb, kb, -sb - 1), zp, lo, hi);
-      }
+  for (o = 0; o < n; o++) {
+    int32_t s = shift[o], m = mult[o];
+    if (s < 0) {
+      /* rq_setup's k for right = -s >= 1, its two words built directly */
+      int64_t kp = s == -1 ? (int64_t)0xC0000000u : (int64_t)(((uint64_t)(1u << (-s - 2)) << 32) | 0x40000000u);
+      y0[o] = clamp_zp(rq_right(acc0[o], m, kp, -s - 1), zp, lo, hi);
+      if (rows == 2) y1[o] = clamp_zp(rq_right(acc1[o], m, kp, -s - 1), zp, lo, hi);
     } else {
-      rq_channel ca = rq_setup(mult[o], sa), cb = rq_setup(mult[o2], sb);
-      y[o] = rq_fast(aa, &ca, zp, lo, hi);
-      y[o2] = rq_fast(ab, &cb, zp, lo, hi);
-      if (rows == 2) {
-        y1[o] = rq_fast(ba, &ca, zp, lo, hi);
-        y1[o2] = rq_fast(bb, &cb, zp, lo, hi);
-      }
+      rq_channel c = rq_setup(m, s);
+      y0[o] = rq_fast(acc0[o], &c, zp, lo, hi);
+      if (rows == 2) y1[o] = rq_fast(acc1[o], &c, zp, lo, hi);
     }
   }
+}
+
+/*
+ * rows_times_filters() with each filter pair's accumulators started at the bias; the
+ * requantization follows in its own loop, where few values are live (gcc spilled a dozen
+ * of them per filter pair when both shared one loop).
+ */
+static inline __attribute__((always_inline)) void filter_pairs(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc,
+                                                               const int32_t *bias, const int32_t *mult, const int8_t *shift, int32_t zp,
+                                                               int32_t lo, int32_t hi, int32_t *acc, int8_t *y, int32_t y_stride) {
+  int32_t o, *acc1 = acc + oc;
+  for (o = 0; o < oc; o += 2) {
+    /* an odd last filter is paired with itself */
+    int32_t o2 = o + 1 < oc ? o + 1 : o;
+    int32_t aa = bias ? bias[o] : 0, ab = bias ? bias[o2] : 0, ba = aa, bb = ab;
+    if (rows == 2) {
+      dot_2x2_dsp(block, w + o * k, w + o2 * k, k, &aa, &ab, &ba, &bb);
+      acc1[o] = ba;
+      acc1[o2] = bb;
+    } else {
+      dot_1x2_dsp(block, w + o * k, w + o2 * k, k, &aa, &ab);
+    }
+    acc[o] = aa;
+    acc[o2] = ab;
+  }
+  requantize_dsp(acc, acc1, rows, mult, shift, oc, zp, lo, hi, y, y + y_stride);
+}
+
+/* one copy per row count, so that neither tests it per filter pair */
+static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc, const int32_t *bias,
+                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, int32_t *acc,
+                               int8_t *y, int32_t y_stride) {
+  if (rows == 2)
+    filter_pairs(block, 2, w, k, oc, bias, mult, shift, zp, lo, hi, acc, y, y_stride);
+  else
+    filter_pairs(block, 1, w, k, oc, bias, mult, shift, zp, lo, hi, acc, y, y_stride);
 }
 #endif
 
 /* ---- CONV_2D ----------------------------------------------------------------------- */
 
-/* A block of two rows, then 2 * oc accumulators (the DSP build: one int64 requantization
- * constant per filter in the same bytes). */
+/* A block of two rows, then 2 * oc accumulators. */
 uint32_t qb_conv_int8_scratch(int32_t fh, int32_t fw, int32_t ic, int32_t oc) {
   int64_t k = (int64_t)fh * fw * ic;
   if (k <= 0 || k > 0x1000000 || oc <= 0 || oc > 0x1000000) return 0;
@@ -510,12 +521,7 @@ static void gather(const qb_conv_int8 *a, int32_t b, int32_t p, int16_t *block, 
 int qb_conv_int8_fast(const qb_conv_int8 *a) {
   int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
   int16_t *block = (int16_t *)a->scratch;
-#if QB_DSP
-  int64_t *acc = (int64_t *)(void *)(block + 2 * row_len(k));
-  filters_setup(acc, a->mult, a->shift, a->oc);
-#else
   int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(k));
-#endif
   for (b = 0; b < a->n; b++)
     for (p = 0; p < pixels; p += 2) {
       int rows = p + 1 < pixels ? 2 : 1;
@@ -536,15 +542,8 @@ uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units) { return qb_conv_int8_
 int qb_fc_int8_fast(const qb_fc_int8 *a) {
   int16_t *block = (int16_t *)a->scratch;
   int32_t b;
-#if QB_DSP
-  int64_t *acc = (int64_t *)(void *)(block + 2 * row_len(a->depth));
-#else
   int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(a->depth));
-#endif
   if (a->w_offset != 0) return 0;
-#if QB_DSP
-  filters_setup(acc, a->mult, a->shift, a->units);
-#endif
   for (b = 0; b < a->batches; b += 2) {
     int rows = b + 1 < a->batches ? 2 : 1;
     put(block, rows, 0, a->depth, 0, a->x + b * a->depth, a->depth, a->in_offset);
