@@ -269,6 +269,28 @@ static inline int8_t rq_fast(int32_t acc, const rq_channel *c, int32_t zp, int32
   return (int8_t)(q + zp);
 }
 
+/*
+ * rq_core() for a channel with shift <= -1 (no left shift, right >= 1: the shifts real
+ * scales give, except the rare multiplier >= 0.5), sh = right - 1: its sign term
+ * subtracted as the sign bit itself, so with kp (rq_setup's k) hoisted per channel an
+ * output is one SMLAL, three instructions for the sign and one ASR.
+ */
+static inline int32_t rq_right(int32_t acc, int32_t mult, int64_t kp, int32_t sh) {
+  int64_t p = kp + (int64_t)acc * mult - (int64_t)((uint32_t)acc & 0x80000000u);
+  return (int32_t)(p >> 32) >> sh;
+}
+
+static inline int8_t clamp_zp(int32_t q, int32_t zp, int32_t lo, int32_t hi) {
+  q = q < lo ? lo : q;
+  q = q > hi ? hi : q;
+  return (int8_t)(q + zp);
+}
+
+/* rq_setup's k for shift <= -1, its two words built directly. */
+static inline int64_t k_right(int32_t shift) {
+  return shift == -1 ? (int64_t)0xC0000000u : (int64_t)(((uint64_t)(1u << (-shift - 2)) << 32) | 0x40000000u);
+}
+
 /* qb_mbqm(acc, mult, shift) + zp clamped to [lo, hi] for one output whose channel
  * constants are not shared (depthwise), where rq_setup's 64-bit constant costs more than
  * it saves: for mult >= 0 (every multiplier qb_quantize_multiplier makes),
@@ -334,23 +356,6 @@ static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, 
 }
 
 #else /* QB_DSP */
-
-/*
- * rq_core() for a channel with shift <= -1 (no left shift, right >= 1: the shifts real
- * scales give, except the rare multiplier >= 0.5): its sign term subtracted as the sign
- * bit itself, so with kp (rq_setup's k) hoisted per channel an output is one SMLAL, three
- * instructions for the sign and one ASR.
- */
-static inline int32_t rq_right(int32_t acc, int32_t mult, int64_t kp, int32_t sh) {
-  int64_t p = kp + (int64_t)acc * mult - (int64_t)((uint32_t)acc & 0x80000000u);
-  return (int32_t)(p >> 32) >> sh;
-}
-
-static inline int8_t clamp_zp(int32_t q, int32_t zp, int32_t lo, int32_t hi) {
-  q = q < lo ? lo : q;
-  q = q > hi ? hi : q;
-  return (int8_t)(q + zp);
-}
 
 /* Adds (xa.wa, xa.wb, xb.wa, xb.wb) over k taps of a two-row block to aa, ab, ba, bb. */
 static inline void dot_2x2_dsp(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *paa, int32_t *pab,
@@ -435,8 +440,7 @@ static inline __attribute__((always_inline)) void requantize_dsp(const int32_t *
   for (o = 0; o < n; o++) {
     int32_t s = shift[o], m = mult[o];
     if (s < 0) {
-      /* rq_setup's k for right = -s >= 1, its two words built directly */
-      int64_t kp = s == -1 ? (int64_t)0xC0000000u : (int64_t)(((uint64_t)(1u << (-s - 2)) << 32) | 0x40000000u);
+      int64_t kp = k_right(s);
       y0[o] = clamp_zp(rq_right(acc0[o], m, kp, -s - 1), zp, lo, hi);
       if (rows == 2) y1[o] = clamp_zp(rq_right(acc1[o], m, kp, -s - 1), zp, lo, hi);
     } else {
@@ -663,6 +667,39 @@ static inline int32_t scale_operand(int32_t v, const rq_channel *c) {
   return rq_core((int32_t)((uint32_t)v << (20 + c->left)), c);
 }
 
+/* scale_operand() for a shift <= 0 (left = 0), k = k_right(shift) when shift < 0. */
+static inline int32_t scale_no_left(int32_t v, int32_t mult, int32_t shift, int64_t k) {
+  int32_t x = (int32_t)((uint32_t)v << 20);
+  if (shift == 0) return (int32_t)(((int64_t)x * mult + (1 << 30)) >> 31);
+  return rq_right(x, mult, k, -shift - 1);
+}
+
+/* The usual case: every shift <= 0 (an operand's multiplier is at most 0.5, and the output's
+ * is small), so no rescale shifts left and each is one 64-bit sum, as in rq_right(). */
+static void add_no_left(const qb_add_int8 *a) {
+  int32_t i, n = a->n, zp = a->out_zp, lo = a->lo - zp, hi = a->hi - zp, ao = a->a_offset, bo = a->b_offset;
+  int32_t m1 = a->m1, s1 = a->s1, m2 = a->m2, s2 = a->s2, mo = a->mo, sho = -a->so - 1;
+  int64_t k1 = s1 < 0 ? k_right(s1) : 0, k2 = s2 < 0 ? k_right(s2) : 0, ko = k_right(a->so);
+  const int8_t *x = a->a, *z = a->b;
+  int8_t *y = a->y;
+  if (a->table) {
+    /* each operand has 256 values: rescale them once, then two loads per element */
+    int32_t *ta = a->table + 128, *tb = a->table + 384, v;
+    for (v = -128; v < 128; v++) {
+      ta[v] = scale_no_left(v + ao, m1, s1, k1);
+      tb[v] = a->sub ? -scale_no_left(v + bo, m2, s2, k2) : scale_no_left(v + bo, m2, s2, k2);
+    }
+    for (i = 0; i < n; i++) y[i] = clamp_zp(rq_right(ta[x[i]] + tb[z[i]], mo, ko, sho), zp, lo, hi);
+    return;
+  }
+  if (a->sub)
+    for (i = 0; i < n; i++)
+      y[i] = clamp_zp(rq_right(scale_no_left(x[i] + ao, m1, s1, k1) - scale_no_left(z[i] + bo, m2, s2, k2), mo, ko, sho), zp, lo, hi);
+  else
+    for (i = 0; i < n; i++)
+      y[i] = clamp_zp(rq_right(scale_no_left(x[i] + ao, m1, s1, k1) + scale_no_left(z[i] + bo, m2, s2, k2), mo, ko, sho), zp, lo, hi);
+}
+
 void qb_add_int8_fast(const qb_add_int8 *a) {
   rq_channel c1, c2, co;
   int32_t i, zp = a->out_zp, lo = a->lo - a->out_zp, hi = a->hi - a->out_zp, ao = a->a_offset, bo = a->b_offset;
@@ -672,6 +709,10 @@ void qb_add_int8_fast(const qb_add_int8 *a) {
    * reference (same bytes by definition) runs. */
   if (a->s1 > 2 || a->s2 > 2 || a->m1 < 0 || a->m2 < 0 || a->mo < 0) {
     qb_add_int8_ref(a);
+    return;
+  }
+  if (a->s1 <= 0 && a->s2 <= 0 && a->so < 0) {
+    add_no_left(a);
     return;
   }
   c1 = rq_setup(a->m1, a->s1);
