@@ -565,8 +565,9 @@ int qb_fc_int8_fast(const qb_fc_int8 *a) {
 
 uint32_t qb_dwconv_int8_scratch(int32_t ic) {
   if (ic <= 0 || ic > 0x1000000) return 0;
-  /* a row of zero points, then one int32 accumulator per channel */
-  return (uint32_t)(((ic + 3) & ~3) + 4 * ic);
+  /* one int64 requantization constant per channel (the Cortex-M4 kernel's), a row of zero
+   * points, then one int32 accumulator per channel */
+  return (uint32_t)(8 * ic + ((ic + 3) & ~3) + 4 * ic);
 }
 
 void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out) {
@@ -580,15 +581,29 @@ void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps
 
 int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
   const int8_t *tap[QB_DW_MAX_TAPS];
-  int8_t *zrow = (int8_t *)a->scratch;
+  int64_t *kp = (int64_t *)a->scratch;
+  int8_t *zrow = (int8_t *)(kp + a->ic);
   int32_t *acc = (int32_t *)(void *)(zrow + ((a->ic + 3) & ~3));
   int32_t taps = a->fh * a->fw, oc = a->oc, b, oy, ox, ky, kx, t, c;
   /* the int8 stores to y may alias *a, so its fields are read into locals once */
   const int32_t *bias_eff = a->bias_eff, *mult = a->mult;
   const int8_t *shift = a->shift, *w = a->w;
   int32_t zp = a->out_zp, lo = a->lo, hi = a->hi;
+#if QB_DSP
+  int all_right = 1;
+#endif
   if (a->depth_multiplier != 1 || taps > QB_DW_MAX_TAPS) return 0;
   for (c = 0; c < a->ic; c++) zrow[c] = (int8_t)(-a->in_offset);
+#if QB_DSP
+  /* rq_right()'s constant once per channel rather than once per output */
+  for (c = 0; c < oc; c++)
+    if (shift[c] < 0)
+      kp[c] = k_right(shift[c]);
+    else
+      all_right = 0;
+#else
+  (void)kp;
+#endif
   for (b = 0; b < a->n; b++)
     for (oy = 0; oy < a->oh; oy++)
       for (ox = 0; ox < a->ow; ox++) {
@@ -614,10 +629,17 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
             s1 = __smlabb(xo, wo, s1);
             s3 = __smlatt(xo, wo, s3);
           }
-          y[c] = rq(s0, mult[c], shift[c], zp, lo, hi);
-          y[c + 1] = rq(s1, mult[c + 1], shift[c + 1], zp, lo, hi);
-          y[c + 2] = rq(s2, mult[c + 2], shift[c + 2], zp, lo, hi);
-          y[c + 3] = rq(s3, mult[c + 3], shift[c + 3], zp, lo, hi);
+          if (all_right) {
+            y[c] = clamp_zp(rq_right(s0, mult[c], kp[c], -shift[c] - 1), zp, lo - zp, hi - zp);
+            y[c + 1] = clamp_zp(rq_right(s1, mult[c + 1], kp[c + 1], -shift[c + 1] - 1), zp, lo - zp, hi - zp);
+            y[c + 2] = clamp_zp(rq_right(s2, mult[c + 2], kp[c + 2], -shift[c + 2] - 1), zp, lo - zp, hi - zp);
+            y[c + 3] = clamp_zp(rq_right(s3, mult[c + 3], kp[c + 3], -shift[c + 3] - 1), zp, lo - zp, hi - zp);
+          } else {
+            y[c] = rq(s0, mult[c], shift[c], zp, lo, hi);
+            y[c + 1] = rq(s1, mult[c + 1], shift[c + 1], zp, lo, hi);
+            y[c + 2] = rq(s2, mult[c + 2], shift[c + 2], zp, lo, hi);
+            y[c + 3] = rq(s3, mult[c + 3], shift[c + 3], zp, lo, hi);
+          }
         }
 #elif QB_WASM_SIMD
         /* eight channels per pass: widen to int16, multiply into two int32x4 */
