@@ -146,17 +146,32 @@ static inline int32_t slot(int32_t j, int32_t k, int rows, int r) {
 static void put(int16_t *block, int rows, int r, int32_t k, int32_t j, const int8_t *src, int32_t n, int32_t offset) {
   int32_t i = 0;
 #if QB_DSP
-  if ((j & 3) == 0) {
-    uint32_t off2 = ((uint32_t)offset & 0xFFFFu) * 0x10001u, even = 0, odd = 0;
-    int16_t *o = block + slot(j, k, rows, r);
-    for (; i + 4 <= n && j + i + 4 <= (k & ~3); i += 4, o += 4 * rows) {
-      if (src) {
-        uint32_t v = load32(src + i);
-        even = (uint32_t)__sadd16(__sxtb16((int8x4_t)v), (int16x2_t)off2);
-        odd = (uint32_t)__sadd16(sxtb16_ror8(v), (int16x2_t)off2);
+  int32_t k4 = k & ~3;
+  /* single taps up to a group boundary (runs of a channel count not divisible by 4) */
+  for (; i < n && ((j + i) & 3) && j + i < k4; i++) block[slot(j + i, k, rows, r)] = src ? (int16_t)(src[i] + offset) : 0;
+  if (j + i < k4) {
+    int32_t g = (k4 - j - i < n - i ? k4 - j - i : n - i) >> 2, step = 4 * rows;
+    int16_t *o = block + slot(j + i, k, rows, r);
+    i += 4 * g;
+    if (src) {
+      const int8_t *sp = src + i - 4 * g;
+      int16x2_t off2 = (int16x2_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u);
+      /* a group is one word in, its two int16 pairs out */
+      while (g--) {
+        uint32_t v = load32(sp);
+        uint32_t even = (uint32_t)__sadd16(__sxtb16((int8x4_t)v), off2), odd = (uint32_t)__sadd16(sxtb16_ror8(v), off2);
+        __builtin_memcpy(o, &even, 4);
+        __builtin_memcpy(o + 2, &odd, 4);
+        sp += 4;
+        o += step;
       }
-      __builtin_memcpy(o, &even, 4);
-      __builtin_memcpy(o + 2, &odd, 4);
+    } else {
+      uint32_t zero = 0;
+      while (g--) {
+        __builtin_memcpy(o, &zero, 4);
+        __builtin_memcpy(o + 2, &zero, 4);
+        o += step;
+      }
     }
   }
 #else
