@@ -377,17 +377,18 @@ static inline void dot_2x2_dsp(const int16_t *x, const int8_t *wa, const int8_t 
                                int32_t *pba, int32_t *pbb) {
   int32_t aa = *paa, ab = *pab, ba = *pba, bb = *pbb, n = k >> 2;
   if (n > 0) {
-    /* Eight taps per pass (32 MACs in 34 instructions); an odd group of four enters at the
+    /* Eight taps per pass (32 MACs in 32 instructions); an odd group of four enters at the
      * second half. gcc's own schedule of the same loop spills. */
-    uint32_t xa02, xa13, xb02, xb13, w, t;
+    /* a group's four words in one LDM, hence fixed registers in ascending order */
+    register uint32_t xa02 __asm__("r8"), xa13 __asm__("r9"), xb02 __asm__("r10"), xb13 __asm__("r11");
+    uint32_t w, t;
 #define QB_HALF                                   \
-  "ldrd %[xa02], %[xa13], [%[x]], #8\n\t"         \
+  "ldm %[x]!, {r8, r9, r10, r11}\n\t"             \
   "ldr %[w], [%[wa]], #4\n\t"                     \
   "sxtb16 %[t], %[w]\n\t"                         \
   "sxtb16 %[w], %[w], ror #8\n\t"                 \
   "smlad %[aa], %[xa02], %[t], %[aa]\n\t"         \
   "smlad %[aa], %[xa13], %[w], %[aa]\n\t"         \
-  "ldrd %[xb02], %[xb13], [%[x]], #8\n\t"         \
   "smlad %[ba], %[xb02], %[t], %[ba]\n\t"         \
   "smlad %[ba], %[xb13], %[w], %[ba]\n\t"         \
   "ldr %[w], [%[wb]], #4\n\t"                     \
