@@ -301,6 +301,33 @@ static inline int8_t clamp_zp(int32_t q, int32_t zp, int32_t lo, int32_t hi) {
   return (int8_t)(q + zp);
 }
 
+#if QB_DSP
+/*
+ * qb_mbqm(acc, mult, -right) for right >= 1 and |acc| < 2^30 in five instructions:
+ * SaturatingRoundingDoublingHighMul is floor((acc * m + 2^30) / 2^31) (see rq()), which for
+ * |acc| < 2^30 is SMMULR's floor((2acc * m + 2^31) / 2^32); then |r| < 2^30, so
+ * RoundingDivideByPOT's floor((r + 2^(right-1) - [r < 0]) / 2^right) cannot overflow.
+ * c = 2^(right-1).
+ */
+static inline int32_t rq_small(int32_t acc, int32_t mult, int32_t right, int32_t c) {
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"((int32_t)((uint32_t)acc << 1)), "r"(mult));
+  return (r + (r >> 31) + c) >> right;
+}
+
+/* Whether every accumulator of k (x + in_offset) * w products (each within +-255 * 128) plus
+ * one of these biases stays within +-2^30, as rq_small() needs. */
+static int small_accumulators(int32_t k, const int32_t *bias, int32_t n) {
+  int64_t most = (int64_t)k * 255 * 128;
+  int32_t i, b = 0;
+  for (i = 0; bias && i < n; i++) {
+    int64_t v = bias[i] < 0 ? -(int64_t)bias[i] : bias[i];
+    if (v > b) b = (int32_t)(v > 0x7FFFFFFF ? 0x7FFFFFFF : v);
+  }
+  return most + b < ((int64_t)1 << 30);
+}
+#endif
+
 /* rq_setup's k for shift <= -1, its two words built directly. */
 static inline int64_t k_right(int32_t shift) {
   return shift == -1 ? (int64_t)0xC0000000u : (int64_t)(((uint64_t)(1u << (-shift - 2)) << 32) | 0x40000000u);
@@ -352,9 +379,10 @@ static void requantize_rows(const int32_t *acc0, const int32_t *acc1, const int3
  * paired with itself. acc holds 2 * oc int32.
  */
 static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc, const int32_t *bias,
-                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, int32_t *acc, int8_t *y,
+                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, int32_t *acc, int small, int8_t *y,
                                int32_t y_stride) {
   int32_t o;
+  (void)small;
   for (o = 0; o < oc; o += 2) {
     int32_t o2 = o + 1 < oc ? o + 1 : o, d[4];
     if (rows == 2) {
@@ -449,13 +477,17 @@ static inline void dot_1x2_dsp(const int16_t *x, const int8_t *wa, const int8_t 
 /* y0[o] (and y1[o] when two rows) from the accumulators of every channel. */
 static inline __attribute__((always_inline)) void requantize_dsp(const int32_t *acc0, const int32_t *acc1, int rows,
                                                                  const int32_t *mult, const int8_t *shift, int32_t n, int32_t zp,
-                                                                 int32_t lo, int32_t hi, int8_t *y0, int8_t *y1) {
+                                                                 int32_t lo, int32_t hi, int small, int8_t *y0, int8_t *y1) {
   int32_t o;
   lo -= zp;
   hi -= zp;
   for (o = 0; o < n; o++) {
     int32_t s = shift[o], m = mult[o];
-    if (s < 0) {
+    if (small && s < 0) {
+      int32_t c = 1 << (-s - 1);
+      y0[o] = clamp_zp(rq_small(acc0[o], m, -s, c), zp, lo, hi);
+      if (rows == 2) y1[o] = clamp_zp(rq_small(acc1[o], m, -s, c), zp, lo, hi);
+    } else if (s < 0) {
       int64_t kp = k_right(s);
       y0[o] = clamp_zp(rq_right(acc0[o], m, kp, -s - 1), zp, lo, hi);
       if (rows == 2) y1[o] = clamp_zp(rq_right(acc1[o], m, kp, -s - 1), zp, lo, hi);
@@ -474,7 +506,7 @@ static inline __attribute__((always_inline)) void requantize_dsp(const int32_t *
  */
 static inline __attribute__((always_inline)) void filter_pairs(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc,
                                                                const int32_t *bias, const int32_t *mult, const int8_t *shift, int32_t zp,
-                                                               int32_t lo, int32_t hi, int32_t *acc, int8_t *y, int32_t y_stride) {
+                                                               int32_t lo, int32_t hi, int32_t *acc, int small, int8_t *y, int32_t y_stride) {
   int32_t o, *acc1 = acc + oc;
   for (o = 0; o < oc; o += 2) {
     /* an odd last filter is paired with itself */
@@ -490,17 +522,17 @@ static inline __attribute__((always_inline)) void filter_pairs(const int16_t *bl
     acc[o] = aa;
     acc[o2] = ab;
   }
-  requantize_dsp(acc, acc1, rows, mult, shift, oc, zp, lo, hi, y, y + y_stride);
+  requantize_dsp(acc, acc1, rows, mult, shift, oc, zp, lo, hi, small, y, y + y_stride);
 }
 
 /* one copy per row count, so that neither tests it per filter pair */
 static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc, const int32_t *bias,
                                const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, int32_t *acc,
-                               int8_t *y, int32_t y_stride) {
+                               int small, int8_t *y, int32_t y_stride) {
   if (rows == 2)
-    filter_pairs(block, 2, w, k, oc, bias, mult, shift, zp, lo, hi, acc, y, y_stride);
+    filter_pairs(block, 2, w, k, oc, bias, mult, shift, zp, lo, hi, acc, small, y, y_stride);
   else
-    filter_pairs(block, 1, w, k, oc, bias, mult, shift, zp, lo, hi, acc, y, y_stride);
+    filter_pairs(block, 1, w, k, oc, bias, mult, shift, zp, lo, hi, acc, small, y, y_stride);
 }
 #endif
 
@@ -542,12 +574,17 @@ int qb_conv_int8_fast(const qb_conv_int8 *a) {
   int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
   int16_t *block = (int16_t *)a->scratch;
   int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(k));
+#if QB_DSP
+  int small = small_accumulators(k, a->bias, a->oc);
+#else
+  int small = 0;
+#endif
   for (b = 0; b < a->n; b++)
     for (p = 0; p < pixels; p += 2) {
       int rows = p + 1 < pixels ? 2 : 1;
       gather(a, b, p, block, rows, 0, k);
       if (rows == 2) gather(a, b, p + 1, block, rows, 1, k);
-      rows_times_filters(block, rows, a->w, k, a->oc, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc,
+      rows_times_filters(block, rows, a->w, k, a->oc, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc, small,
                          a->y + (b * pixels + p) * a->oc, a->oc);
     }
   return 1;
@@ -563,12 +600,17 @@ int qb_fc_int8_fast(const qb_fc_int8 *a) {
   int16_t *block = (int16_t *)a->scratch;
   int32_t b;
   int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(a->depth));
+#if QB_DSP
+  int small = small_accumulators(a->depth, a->bias, a->units);
+#else
+  int small = 0;
+#endif
   if (a->w_offset != 0) return 0;
   for (b = 0; b < a->batches; b += 2) {
     int rows = b + 1 < a->batches ? 2 : 1;
     put(block, rows, 0, a->depth, 0, a->x + b * a->depth, a->depth, a->in_offset);
     if (rows == 2) put(block, rows, 1, a->depth, 0, a->x + (b + 1) * a->depth, a->depth, a->in_offset);
-    rows_times_filters(block, rows, a->w, a->depth, a->units, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc,
+    rows_times_filters(block, rows, a->w, a->depth, a->units, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc, small,
                        a->y + b * a->units, a->units);
   }
   return 1;

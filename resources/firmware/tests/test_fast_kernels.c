@@ -46,7 +46,8 @@ static void random_requant(int32_t channels) {
   int32_t c;
   for (c = 0; c < channels; c++) {
     int32_t kind = rnd(0, 9);
-    bias[c] = rnd(-30000, 30000);
+    /* now and then a bias far beyond what real layers use: sums past 2^30 */
+    bias[c] = rnd(0, 30) ? rnd(-30000, 30000) : (int32_t)(state ^ (state << 7));
     mult[c] = kind == 0 ? 0 : kind == 1 ? rnd(1, 1 << 30) : rnd(1 << 30, 0x7FFFFFFF);
     shift[c] = (int8_t)(kind == 2 ? rnd(-31, 30) : rnd(-12, 1));
   }
