@@ -507,20 +507,31 @@ static inline __attribute__((always_inline)) void requantize_dsp(const int32_t *
 static inline __attribute__((always_inline)) void filter_pairs(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc,
                                                                const int32_t *bias, const int32_t *mult, const int8_t *shift, int32_t zp,
                                                                int32_t lo, int32_t hi, int32_t *acc, int small, int8_t *y, int32_t y_stride) {
-  int32_t o, *acc1 = acc + oc;
-  for (o = 0; o < oc; o += 2) {
-    /* an odd last filter is paired with itself */
-    int32_t o2 = o + 1 < oc ? o + 1 : o;
-    int32_t aa = bias ? bias[o] : 0, ab = bias ? bias[o2] : 0, ba = aa, bb = ab;
+  int32_t o, *acc1 = acc + oc, *p0 = acc, *p1 = acc1;
+  const int8_t *wo = w;
+  /* pointers walk the filters and accumulators: no index arithmetic per pair */
+  for (o = 0; o + 1 < oc; o += 2, wo += 2 * k, p0 += 2, p1 += 2) {
+    int32_t aa = bias ? bias[o] : 0, ab = bias ? bias[o + 1] : 0, ba = aa, bb = ab;
     if (rows == 2) {
-      dot_2x2_dsp(block, w + o * k, w + o2 * k, k, &aa, &ab, &ba, &bb);
-      acc1[o] = ba;
-      acc1[o2] = bb;
+      dot_2x2_dsp(block, wo, wo + k, k, &aa, &ab, &ba, &bb);
+      p1[0] = ba;
+      p1[1] = bb;
     } else {
-      dot_1x2_dsp(block, w + o * k, w + o2 * k, k, &aa, &ab);
+      dot_1x2_dsp(block, wo, wo + k, k, &aa, &ab);
     }
-    acc[o] = aa;
-    acc[o2] = ab;
+    p0[0] = aa;
+    p0[1] = ab;
+  }
+  if (o < oc) {
+    /* an odd last filter, paired with itself */
+    int32_t aa = bias ? bias[o] : 0, ab = aa, ba = aa, bb = aa;
+    if (rows == 2) {
+      dot_2x2_dsp(block, wo, wo, k, &aa, &ab, &ba, &bb);
+      p1[0] = ba;
+    } else {
+      dot_1x2_dsp(block, wo, wo, k, &aa, &ab);
+    }
+    p0[0] = aa;
   }
   requantize_dsp(acc, acc1, rows, mult, shift, oc, zp, lo, hi, small, y, y + y_stride);
 }
