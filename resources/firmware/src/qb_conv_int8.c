@@ -14,7 +14,10 @@
  *   x * w cancels that tap's share of the fold. In wrapping (mod 2^32) arithmetic both are
  *   the reference's number.
  * - The requantization is qb_mbqm's two roundings folded into one 64-bit sum and shift
- *   (see rq_setup()).
+ *   (see rq_setup(), rq_right()); on the Cortex-M4, for layers whose sums provably stay
+ *   within 2^30, SMMULR and a rounding shift (rq_small()).
+ * - Same-shape ADD/SUB may tabulate each operand's 256 rescaled values first: the same
+ *   function of the same int8 value.
  * tests/test_fast_kernels.c checks every variant on random shapes, paddings, strides,
  * dilations, zero points and multipliers.
  *
@@ -379,10 +382,10 @@ static void requantize_rows(const int32_t *acc0, const int32_t *acc1, const int3
  * paired with itself. acc holds 2 * oc int32.
  */
 static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc, const int32_t *bias,
-                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, int32_t *acc, int small, int8_t *y,
-                               int32_t y_stride) {
+                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, int32_t *acc,
+                               int small, int8_t *y, int32_t y_stride) {
   int32_t o;
-  (void)small;
+  (void)small; /* the Cortex-M4 build's requantization choice */
   for (o = 0; o < oc; o += 2) {
     int32_t o2 = o + 1 < oc ? o + 1 : o, d[4];
     if (rows == 2) {
@@ -406,8 +409,8 @@ static inline void dot_2x2_dsp(const int16_t *x, const int8_t *wa, const int8_t 
   int32_t aa = *paa, ab = *pab, ba = *pba, bb = *pbb, n = k >> 2;
   if (n > 0) {
     /* Eight taps per pass (32 MACs in 32 instructions); an odd group of four enters at the
-     * second half. gcc's own schedule of the same loop spills. */
-    /* a group's four words in one LDM, hence fixed registers in ascending order */
+     * second half. A group's four words (both rows) come in one LDM, hence the fixed
+     * registers in ascending order. gcc's own schedule of the same loop spills. */
     register uint32_t xa02 __asm__("r8"), xa13 __asm__("r9"), xb02 __asm__("r10"), xb13 __asm__("r11");
     uint32_t w, t;
 #define QB_HALF                                   \
@@ -609,8 +612,7 @@ uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units) { return qb_conv_int8_
  * weights are symmetric in the TFLite quantization spec). */
 int qb_fc_int8_fast(const qb_fc_int8 *a) {
   int16_t *block = (int16_t *)a->scratch;
-  int32_t b;
-  int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(a->depth));
+  int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(a->depth)), b;
 #if QB_DSP
   int small = small_accumulators(a->depth, a->bias, a->units);
 #else
