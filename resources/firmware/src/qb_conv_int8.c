@@ -14,7 +14,10 @@
  *   x * w cancels that tap's share of the fold. In wrapping (mod 2^32) arithmetic both are
  *   the reference's number.
  * - The requantization is qb_mbqm's two roundings folded into one 64-bit sum and shift
- *   (see rq_setup()).
+ *   (see rq_setup(), rq_right()); on the Cortex-M4, for layers whose sums provably stay
+ *   within 2^30, SMMULR and a rounding shift (rq_small()).
+ * - Same-shape ADD/SUB may tabulate each operand's 256 rescaled values first: the same
+ *   function of the same int8 value.
  * tests/test_fast_kernels.c checks every variant on random shapes, paddings, strides,
  * dilations, zero points and multipliers.
  *
@@ -146,17 +149,32 @@ static inline int32_t slot(int32_t j, int32_t k, int rows, int r) {
 static void put(int16_t *block, int rows, int r, int32_t k, int32_t j, const int8_t *src, int32_t n, int32_t offset) {
   int32_t i = 0;
 #if QB_DSP
-  if ((j & 3) == 0) {
-    uint32_t off2 = ((uint32_t)offset & 0xFFFFu) * 0x10001u, even = 0, odd = 0;
-    int16_t *o = block + slot(j, k, rows, r);
-    for (; i + 4 <= n && j + i + 4 <= (k & ~3); i += 4, o += 4 * rows) {
-      if (src) {
-        uint32_t v = load32(src + i);
-        even = (uint32_t)__sadd16(__sxtb16((int8x4_t)v), (int16x2_t)off2);
-        odd = (uint32_t)__sadd16(sxtb16_ror8(v), (int16x2_t)off2);
+  int32_t k4 = k & ~3;
+  /* single taps up to a group boundary (runs of a channel count not divisible by 4) */
+  for (; i < n && ((j + i) & 3) && j + i < k4; i++) block[slot(j + i, k, rows, r)] = src ? (int16_t)(src[i] + offset) : 0;
+  if (j + i < k4) {
+    int32_t g = (k4 - j - i < n - i ? k4 - j - i : n - i) >> 2, step = 4 * rows;
+    int16_t *o = block + slot(j + i, k, rows, r);
+    i += 4 * g;
+    if (src) {
+      const int8_t *sp = src + i - 4 * g;
+      int16x2_t off2 = (int16x2_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u);
+      /* a group is one word in, its two int16 pairs out */
+      while (g--) {
+        uint32_t v = load32(sp);
+        uint32_t even = (uint32_t)__sadd16(__sxtb16((int8x4_t)v), off2), odd = (uint32_t)__sadd16(sxtb16_ror8(v), off2);
+        __builtin_memcpy(o, &even, 4);
+        __builtin_memcpy(o + 2, &odd, 4);
+        sp += 4;
+        o += step;
       }
-      __builtin_memcpy(o, &even, 4);
-      __builtin_memcpy(o + 2, &odd, 4);
+    } else {
+      uint32_t zero = 0;
+      while (g--) {
+        __builtin_memcpy(o, &zero, 4);
+        __builtin_memcpy(o + 2, &zero, 4);
+        o += step;
+      }
     }
   }
 #else
@@ -171,46 +189,11 @@ static void put(int16_t *block, int rows, int r, int32_t k, int32_t j, const int
   for (; i < n; i++) block[slot(j + i, k, rows, r)] = src ? (int16_t)(src[i] + offset) : 0;
 }
 
+#if !QB_DSP
 /* acc[0..3] = (xa.wa, xa.wb, xb.wa, xb.wb) over k taps of a two-row block, wrapping. */
 static void dot_2x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *acc) {
   int32_t i = 0, aa = 0, ab = 0, ba = 0, bb = 0;
-  const int16_t *xa, *xb;
-#if QB_DSP
-  int32_t n = k >> 2;
-  if (n > 0) {
-    /* Sixteen MACs in 18 instructions; gcc's own schedule of the same loop spills. */
-    uint32_t xa02, xa13, xb02, xb13, w, t;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd %[xa02], %[xa13], [%[x]], #8\n\t"
-        "ldr %[w], [%[wa]], #4\n\t"
-        "sxtb16 %[t], %[w]\n\t"
-        "sxtb16 %[w], %[w], ror #8\n\t"
-        "smlad %[aa], %[xa02], %[t], %[aa]\n\t"
-        "smlad %[aa], %[xa13], %[w], %[aa]\n\t"
-        "ldrd %[xb02], %[xb13], [%[x]], #8\n\t"
-        "smlad %[ba], %[xb02], %[t], %[ba]\n\t"
-        "smlad %[ba], %[xb13], %[w], %[ba]\n\t"
-        "ldr %[w], [%[wb]], #4\n\t"
-        "sxtb16 %[t], %[w]\n\t"
-        "sxtb16 %[w], %[w], ror #8\n\t"
-        "smlad %[ab], %[xa02], %[t], %[ab]\n\t"
-        "smlad %[ab], %[xa13], %[w], %[ab]\n\t"
-        "smlad %[bb], %[xb02], %[t], %[bb]\n\t"
-        "smlad %[bb], %[xb13], %[w], %[bb]\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b"
-        : [x] "+r"(x), [wa] "+r"(wa), [wb] "+r"(wb), [n] "+r"(n), [aa] "+r"(aa), [ab] "+r"(ab), [ba] "+r"(ba), [bb] "+r"(bb),
-          [xa02] "=&r"(xa02), [xa13] "=&r"(xa13), [xb02] "=&r"(xb02), [xb13] "=&r"(xb13), [w] "=&r"(w), [t] "=&r"(t)
-        :
-        : "cc", "memory");
-  }
-  xa = x;
-  xb = x + 4;
-  k &= 3;
-#else
-  xa = x;
-  xb = x + row_len(k);
+  const int16_t *xa = x, *xb = x + row_len(k);
 #if QB_WASM_SIMD
   {
     v128_t va = wasm_i32x4_splat(0), vab = va, vba = va, vbb = va;
@@ -228,7 +211,6 @@ static void dot_2x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_
     bb = HSUM(vbb);
   }
 #endif
-#endif
   for (; i < k; i++) {
     aa = WRAP_ADD(aa, xa[i] * wa[i]);
     ab = WRAP_ADD(ab, xa[i] * wb[i]);
@@ -244,21 +226,7 @@ static void dot_2x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_
 /* acc[0..1] = (x.wa, x.wb) over k taps of a one-row block, wrapping. */
 static void dot_1x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *acc) {
   int32_t i = 0, aa = 0, ab = 0;
-#if QB_DSP
-  int32_t n = k >> 2;
-  while (n--) {
-    uint32_t w = load32(wa), v = load32(wb);
-    int16x2_t x02 = (int16x2_t)load32(x), x13 = (int16x2_t)load32(x + 2);
-    aa = __smlad(x02, __sxtb16((int8x4_t)w), aa);
-    aa = __smlad(x13, sxtb16_ror8(w), aa);
-    ab = __smlad(x02, __sxtb16((int8x4_t)v), ab);
-    ab = __smlad(x13, sxtb16_ror8(v), ab);
-    wa += 4;
-    wb += 4;
-    x += 4;
-  }
-  k &= 3;
-#elif QB_WASM_SIMD
+#if QB_WASM_SIMD
   v128_t va = wasm_i32x4_splat(0), vb = va;
   for (; i + 8 <= k; i += 8) {
     v128_t u = wasm_v128_load(x + i);
@@ -275,6 +243,7 @@ static void dot_1x2(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_
   acc[0] = aa;
   acc[1] = ab;
 }
+#endif
 
 /*
  * Per-channel constants of rq_fast(), computed once per channel for every pixel that uses
@@ -318,6 +287,55 @@ static inline int8_t rq_fast(int32_t acc, const rq_channel *c, int32_t zp, int32
   return (int8_t)(q + zp);
 }
 
+/*
+ * rq_core() for a channel with shift <= -1 (no left shift, right >= 1: the shifts real
+ * scales give, except the rare multiplier >= 0.5), sh = right - 1: its sign term
+ * subtracted as the sign bit itself, so with kp (rq_setup's k) hoisted per channel an
+ * output is one SMLAL, three instructions for the sign and one ASR.
+ */
+static inline int32_t rq_right(int32_t acc, int32_t mult, int64_t kp, int32_t sh) {
+  int64_t p = kp + (int64_t)acc * mult - (int64_t)((uint32_t)acc & 0x80000000u);
+  return (int32_t)(p >> 32) >> sh;
+}
+
+static inline int8_t clamp_zp(int32_t q, int32_t zp, int32_t lo, int32_t hi) {
+  q = q < lo ? lo : q;
+  q = q > hi ? hi : q;
+  return (int8_t)(q + zp);
+}
+
+#if QB_DSP
+/*
+ * qb_mbqm(acc, mult, -right) for right >= 1 and |acc| < 2^30 in five instructions:
+ * SaturatingRoundingDoublingHighMul is floor((acc * m + 2^30) / 2^31) (see rq()), which for
+ * |acc| < 2^30 is SMMULR's floor((2acc * m + 2^31) / 2^32); then |r| < 2^30, so
+ * RoundingDivideByPOT's floor((r + 2^(right-1) - [r < 0]) / 2^right) cannot overflow.
+ * c = 2^(right-1).
+ */
+static inline int32_t rq_small(int32_t acc, int32_t mult, int32_t right, int32_t c) {
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"((int32_t)((uint32_t)acc << 1)), "r"(mult));
+  return (r + (r >> 31) + c) >> right;
+}
+
+/* Whether every accumulator of k (x + in_offset) * w products (each within +-255 * 128) plus
+ * one of these biases stays within +-2^30, as rq_small() needs. */
+static int small_accumulators(int32_t k, const int32_t *bias, int32_t n) {
+  int64_t most = (int64_t)k * 255 * 128;
+  int32_t i, b = 0;
+  for (i = 0; bias && i < n; i++) {
+    int64_t v = bias[i] < 0 ? -(int64_t)bias[i] : bias[i];
+    if (v > b) b = (int32_t)(v > 0x7FFFFFFF ? 0x7FFFFFFF : v);
+  }
+  return most + b < ((int64_t)1 << 30);
+}
+#endif
+
+/* rq_setup's k for shift <= -1, its two words built directly. */
+static inline int64_t k_right(int32_t shift) {
+  return shift == -1 ? (int64_t)0xC0000000u : (int64_t)(((uint64_t)(1u << (-shift - 2)) << 32) | 0x40000000u);
+}
+
 /* qb_mbqm(acc, mult, shift) + zp clamped to [lo, hi] for one output whose channel
  * constants are not shared (depthwise), where rq_setup's 64-bit constant costs more than
  * it saves: for mult >= 0 (every multiplier qb_quantize_multiplier makes),
@@ -335,6 +353,7 @@ static inline int8_t rq(int32_t acc, int32_t mult, int32_t shift, int32_t zp, in
   return (int8_t)(r + zp);
 }
 
+#if !QB_DSP
 /* y0[o] (and y1[o] when acc1 is set) from the accumulators of every channel. */
 static void requantize_rows(const int32_t *acc0, const int32_t *acc1, const int32_t *bias, const int32_t *mult, const int8_t *shift,
                             int32_t n, int32_t zp, int32_t lo, int32_t hi, int8_t *y0, int8_t *y1) {
@@ -363,9 +382,10 @@ static void requantize_rows(const int32_t *acc0, const int32_t *acc1, const int3
  * paired with itself. acc holds 2 * oc int32.
  */
 static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc, const int32_t *bias,
-                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, int32_t *acc, int8_t *y,
-                               int32_t y_stride) {
+                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, int32_t *acc,
+                               int small, int8_t *y, int32_t y_stride) {
   int32_t o;
+  (void)small; /* the Cortex-M4 build's requantization choice */
   for (o = 0; o < oc; o += 2) {
     int32_t o2 = o + 1 < oc ? o + 1 : o, d[4];
     if (rows == 2) {
@@ -380,6 +400,155 @@ static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, 
   }
   requantize_rows(acc, rows == 2 ? acc + oc : 0, bias, mult, shift, oc, zp, lo, hi, y, y + y_stride);
 }
+
+#else /* QB_DSP */
+
+/* Adds (xa.wa, xa.wb, xb.wa, xb.wb) over k taps of a two-row block to aa, ab, ba, bb. */
+static inline void dot_2x2_dsp(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *paa, int32_t *pab,
+                               int32_t *pba, int32_t *pbb) {
+  int32_t aa = *paa, ab = *pab, ba = *pba, bb = *pbb, n = k >> 2;
+  if (n > 0) {
+    /* Eight taps per pass (32 MACs in 32 instructions); an odd group of four enters at the
+     * second half. A group's four words (both rows) come in one LDM, hence the fixed
+     * registers in ascending order. gcc's own schedule of the same loop spills. */
+    register uint32_t xa02 __asm__("r8"), xa13 __asm__("r9"), xb02 __asm__("r10"), xb13 __asm__("r11");
+    uint32_t w, t;
+#define QB_HALF                                   \
+  "ldm %[x]!, {r8, r9, r10, r11}\n\t"             \
+  "ldr %[w], [%[wa]], #4\n\t"                     \
+  "sxtb16 %[t], %[w]\n\t"                         \
+  "sxtb16 %[w], %[w], ror #8\n\t"                 \
+  "smlad %[aa], %[xa02], %[t], %[aa]\n\t"         \
+  "smlad %[aa], %[xa13], %[w], %[aa]\n\t"         \
+  "smlad %[ba], %[xb02], %[t], %[ba]\n\t"         \
+  "smlad %[ba], %[xb13], %[w], %[ba]\n\t"         \
+  "ldr %[w], [%[wb]], #4\n\t"                     \
+  "sxtb16 %[t], %[w]\n\t"                         \
+  "sxtb16 %[w], %[w], ror #8\n\t"                 \
+  "smlad %[ab], %[xa02], %[t], %[ab]\n\t"         \
+  "smlad %[ab], %[xa13], %[w], %[ab]\n\t"         \
+  "smlad %[bb], %[xb02], %[t], %[bb]\n\t"         \
+  "smlad %[bb], %[xb13], %[w], %[bb]\n\t"
+    __asm__ volatile(
+        "lsrs %[n], %[n], #1\n\t"
+        "bcc 1f\n\t"
+        "adds %[n], %[n], #1\n\t"
+        "b 2f\n"
+        "1:\n\t" QB_HALF "2:\n\t" QB_HALF
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b"
+        : [x] "+r"(x), [wa] "+r"(wa), [wb] "+r"(wb), [n] "+r"(n), [aa] "+r"(aa), [ab] "+r"(ab), [ba] "+r"(ba), [bb] "+r"(bb),
+          [xa02] "=&r"(xa02), [xa13] "=&r"(xa13), [xb02] "=&r"(xb02), [xb13] "=&r"(xb13), [w] "=&r"(w), [t] "=&r"(t)
+        :
+        : "cc", "memory");
+#undef QB_HALF
+  }
+  for (k &= 3, n = 0; n < k; n++) {
+    aa = WRAP_ADD(aa, x[n] * wa[n]);
+    ab = WRAP_ADD(ab, x[n] * wb[n]);
+    ba = WRAP_ADD(ba, x[4 + n] * wa[n]);
+    bb = WRAP_ADD(bb, x[4 + n] * wb[n]);
+  }
+  *paa = aa;
+  *pab = ab;
+  *pba = ba;
+  *pbb = bb;
+}
+
+/* Adds (x.wa, x.wb) over k taps of a one-row block to aa, ab. */
+static inline void dot_1x2_dsp(const int16_t *x, const int8_t *wa, const int8_t *wb, int32_t k, int32_t *paa, int32_t *pab) {
+  int32_t aa = *paa, ab = *pab, n = k >> 2, i;
+  while (n--) {
+    uint32_t w = load32(wa), v = load32(wb);
+    int16x2_t x02 = (int16x2_t)load32(x), x13 = (int16x2_t)load32(x + 2);
+    aa = __smlad(x02, __sxtb16((int8x4_t)w), aa);
+    aa = __smlad(x13, sxtb16_ror8(w), aa);
+    ab = __smlad(x02, __sxtb16((int8x4_t)v), ab);
+    ab = __smlad(x13, sxtb16_ror8(v), ab);
+    wa += 4;
+    wb += 4;
+    x += 4;
+  }
+  for (k &= 3, i = 0; i < k; i++) {
+    aa = WRAP_ADD(aa, x[i] * wa[i]);
+    ab = WRAP_ADD(ab, x[i] * wb[i]);
+  }
+  *paa = aa;
+  *pab = ab;
+}
+
+/* y0[o] (and y1[o] when two rows) from the accumulators of every channel. */
+static inline __attribute__((always_inline)) void requantize_dsp(const int32_t *acc0, const int32_t *acc1, int rows,
+                                                                 const int32_t *mult, const int8_t *shift, int32_t n, int32_t zp,
+                                                                 int32_t lo, int32_t hi, int small, int8_t *y0, int8_t *y1) {
+  int32_t o;
+  lo -= zp;
+  hi -= zp;
+  for (o = 0; o < n; o++) {
+    int32_t s = shift[o], m = mult[o];
+    if (small && s < 0) {
+      int32_t c = 1 << (-s - 1);
+      y0[o] = clamp_zp(rq_small(acc0[o], m, -s, c), zp, lo, hi);
+      if (rows == 2) y1[o] = clamp_zp(rq_small(acc1[o], m, -s, c), zp, lo, hi);
+    } else if (s < 0) {
+      int64_t kp = k_right(s);
+      y0[o] = clamp_zp(rq_right(acc0[o], m, kp, -s - 1), zp, lo, hi);
+      if (rows == 2) y1[o] = clamp_zp(rq_right(acc1[o], m, kp, -s - 1), zp, lo, hi);
+    } else {
+      rq_channel c = rq_setup(m, s);
+      y0[o] = rq_fast(acc0[o], &c, zp, lo, hi);
+      if (rows == 2) y1[o] = rq_fast(acc1[o], &c, zp, lo, hi);
+    }
+  }
+}
+
+/*
+ * rows_times_filters() with each filter pair's accumulators started at the bias; the
+ * requantization follows in its own loop, where few values are live (gcc spilled a dozen
+ * of them per filter pair when both shared one loop).
+ */
+static inline __attribute__((always_inline)) void filter_pairs(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc,
+                                                               const int32_t *bias, const int32_t *mult, const int8_t *shift, int32_t zp,
+                                                               int32_t lo, int32_t hi, int32_t *acc, int small, int8_t *y, int32_t y_stride) {
+  int32_t o, *acc1 = acc + oc, *p0 = acc, *p1 = acc1;
+  const int8_t *wo = w;
+  /* pointers walk the filters and accumulators: no index arithmetic per pair */
+  for (o = 0; o + 1 < oc; o += 2, wo += 2 * k, p0 += 2, p1 += 2) {
+    int32_t aa = bias ? bias[o] : 0, ab = bias ? bias[o + 1] : 0, ba = aa, bb = ab;
+    if (rows == 2) {
+      dot_2x2_dsp(block, wo, wo + k, k, &aa, &ab, &ba, &bb);
+      p1[0] = ba;
+      p1[1] = bb;
+    } else {
+      dot_1x2_dsp(block, wo, wo + k, k, &aa, &ab);
+    }
+    p0[0] = aa;
+    p0[1] = ab;
+  }
+  if (o < oc) {
+    /* an odd last filter, paired with itself */
+    int32_t aa = bias ? bias[o] : 0, ab = aa, ba = aa, bb = aa;
+    if (rows == 2) {
+      dot_2x2_dsp(block, wo, wo, k, &aa, &ab, &ba, &bb);
+      p1[0] = ba;
+    } else {
+      dot_1x2_dsp(block, wo, wo, k, &aa, &ab);
+    }
+    p0[0] = aa;
+  }
+  requantize_dsp(acc, acc1, rows, mult, shift, oc, zp, lo, hi, small, y, y + y_stride);
+}
+
+/* one copy per row count, so that neither tests it per filter pair */
+static void rows_times_filters(const int16_t *block, int rows, const int8_t *w, int32_t k, int32_t oc, const int32_t *bias,
+                               const int32_t *mult, const int8_t *shift, int32_t zp, int32_t lo, int32_t hi, int32_t *acc,
+                               int small, int8_t *y, int32_t y_stride) {
+  if (rows == 2)
+    filter_pairs(block, 2, w, k, oc, bias, mult, shift, zp, lo, hi, acc, small, y, y_stride);
+  else
+    filter_pairs(block, 1, w, k, oc, bias, mult, shift, zp, lo, hi, acc, small, y, y_stride);
+}
+#endif
 
 /* ---- CONV_2D ----------------------------------------------------------------------- */
 
@@ -419,12 +588,17 @@ int qb_conv_int8_fast(const qb_conv_int8 *a) {
   int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
   int16_t *block = (int16_t *)a->scratch;
   int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(k));
+#if QB_DSP
+  int small = small_accumulators(k, a->bias, a->oc);
+#else
+  int small = 0;
+#endif
   for (b = 0; b < a->n; b++)
     for (p = 0; p < pixels; p += 2) {
       int rows = p + 1 < pixels ? 2 : 1;
       gather(a, b, p, block, rows, 0, k);
       if (rows == 2) gather(a, b, p + 1, block, rows, 1, k);
-      rows_times_filters(block, rows, a->w, k, a->oc, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc,
+      rows_times_filters(block, rows, a->w, k, a->oc, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc, small,
                          a->y + (b * pixels + p) * a->oc, a->oc);
     }
   return 1;
@@ -439,12 +613,17 @@ uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units) { return qb_conv_int8_
 int qb_fc_int8_fast(const qb_fc_int8 *a) {
   int16_t *block = (int16_t *)a->scratch;
   int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(a->depth)), b;
+#if QB_DSP
+  int small = small_accumulators(a->depth, a->bias, a->units);
+#else
+  int small = 0;
+#endif
   if (a->w_offset != 0) return 0;
   for (b = 0; b < a->batches; b += 2) {
     int rows = b + 1 < a->batches ? 2 : 1;
     put(block, rows, 0, a->depth, 0, a->x + b * a->depth, a->depth, a->in_offset);
     if (rows == 2) put(block, rows, 1, a->depth, 0, a->x + (b + 1) * a->depth, a->depth, a->in_offset);
-    rows_times_filters(block, rows, a->w, a->depth, a->units, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc,
+    rows_times_filters(block, rows, a->w, a->depth, a->units, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, acc, small,
                        a->y + b * a->units, a->units);
   }
   return 1;
@@ -457,8 +636,9 @@ int qb_fc_int8_fast(const qb_fc_int8 *a) {
 
 uint32_t qb_dwconv_int8_scratch(int32_t ic) {
   if (ic <= 0 || ic > 0x1000000) return 0;
-  /* a row of zero points, then one int32 accumulator per channel */
-  return (uint32_t)(((ic + 3) & ~3) + 4 * ic);
+  /* one int64 requantization constant per channel (the Cortex-M4 kernel's), a row of zero
+   * points, then one int32 accumulator per channel */
+  return (uint32_t)(8 * ic + ((ic + 3) & ~3) + 4 * ic);
 }
 
 void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out) {
@@ -472,15 +652,29 @@ void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps
 
 int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
   const int8_t *tap[QB_DW_MAX_TAPS];
-  int8_t *zrow = (int8_t *)a->scratch;
+  int64_t *kp = (int64_t *)a->scratch;
+  int8_t *zrow = (int8_t *)(kp + a->ic);
   int32_t *acc = (int32_t *)(void *)(zrow + ((a->ic + 3) & ~3));
   int32_t taps = a->fh * a->fw, oc = a->oc, b, oy, ox, ky, kx, t, c;
   /* the int8 stores to y may alias *a, so its fields are read into locals once */
   const int32_t *bias_eff = a->bias_eff, *mult = a->mult;
   const int8_t *shift = a->shift, *w = a->w;
   int32_t zp = a->out_zp, lo = a->lo, hi = a->hi;
+#if QB_DSP
+  int all_right = 1;
+#endif
   if (a->depth_multiplier != 1 || taps > QB_DW_MAX_TAPS) return 0;
   for (c = 0; c < a->ic; c++) zrow[c] = (int8_t)(-a->in_offset);
+#if QB_DSP
+  /* rq_right()'s constant once per channel rather than once per output */
+  for (c = 0; c < oc; c++)
+    if (shift[c] < 0)
+      kp[c] = k_right(shift[c]);
+    else
+      all_right = 0;
+#else
+  (void)kp;
+#endif
   for (b = 0; b < a->n; b++)
     for (oy = 0; oy < a->oh; oy++)
       for (ox = 0; ox < a->ow; ox++) {
@@ -506,10 +700,17 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
             s1 = __smlabb(xo, wo, s1);
             s3 = __smlatt(xo, wo, s3);
           }
-          y[c] = rq(s0, mult[c], shift[c], zp, lo, hi);
-          y[c + 1] = rq(s1, mult[c + 1], shift[c + 1], zp, lo, hi);
-          y[c + 2] = rq(s2, mult[c + 2], shift[c + 2], zp, lo, hi);
-          y[c + 3] = rq(s3, mult[c + 3], shift[c + 3], zp, lo, hi);
+          if (all_right) {
+            y[c] = clamp_zp(rq_right(s0, mult[c], kp[c], -shift[c] - 1), zp, lo - zp, hi - zp);
+            y[c + 1] = clamp_zp(rq_right(s1, mult[c + 1], kp[c + 1], -shift[c + 1] - 1), zp, lo - zp, hi - zp);
+            y[c + 2] = clamp_zp(rq_right(s2, mult[c + 2], kp[c + 2], -shift[c + 2] - 1), zp, lo - zp, hi - zp);
+            y[c + 3] = clamp_zp(rq_right(s3, mult[c + 3], kp[c + 3], -shift[c + 3] - 1), zp, lo - zp, hi - zp);
+          } else {
+            y[c] = rq(s0, mult[c], shift[c], zp, lo, hi);
+            y[c + 1] = rq(s1, mult[c + 1], shift[c + 1], zp, lo, hi);
+            y[c + 2] = rq(s2, mult[c + 2], shift[c + 2], zp, lo, hi);
+            y[c + 3] = rq(s3, mult[c + 3], shift[c + 3], zp, lo, hi);
+          }
         }
 #elif QB_WASM_SIMD
         /* eight channels per pass: widen to int16, multiply into two int32x4 */
@@ -559,6 +760,39 @@ static inline int32_t scale_operand(int32_t v, const rq_channel *c) {
   return rq_core((int32_t)((uint32_t)v << (20 + c->left)), c);
 }
 
+/* scale_operand() for a shift <= 0 (left = 0), k = k_right(shift) when shift < 0. */
+static inline int32_t scale_no_left(int32_t v, int32_t mult, int32_t shift, int64_t k) {
+  int32_t x = (int32_t)((uint32_t)v << 20);
+  if (shift == 0) return (int32_t)(((int64_t)x * mult + (1 << 30)) >> 31);
+  return rq_right(x, mult, k, -shift - 1);
+}
+
+/* The usual case: every shift <= 0 (an operand's multiplier is at most 0.5, and the output's
+ * is small), so no rescale shifts left and each is one 64-bit sum, as in rq_right(). */
+static void add_no_left(const qb_add_int8 *a) {
+  int32_t i, n = a->n, zp = a->out_zp, lo = a->lo - zp, hi = a->hi - zp, ao = a->a_offset, bo = a->b_offset;
+  int32_t m1 = a->m1, s1 = a->s1, m2 = a->m2, s2 = a->s2, mo = a->mo, sho = -a->so - 1;
+  int64_t k1 = s1 < 0 ? k_right(s1) : 0, k2 = s2 < 0 ? k_right(s2) : 0, ko = k_right(a->so);
+  const int8_t *x = a->a, *z = a->b;
+  int8_t *y = a->y;
+  if (a->table) {
+    /* each operand has 256 values: rescale them once, then two loads per element */
+    int32_t *ta = a->table + 128, *tb = a->table + 384, v;
+    for (v = -128; v < 128; v++) {
+      ta[v] = scale_no_left(v + ao, m1, s1, k1);
+      tb[v] = a->sub ? -scale_no_left(v + bo, m2, s2, k2) : scale_no_left(v + bo, m2, s2, k2);
+    }
+    for (i = 0; i < n; i++) y[i] = clamp_zp(rq_right(ta[x[i]] + tb[z[i]], mo, ko, sho), zp, lo, hi);
+    return;
+  }
+  if (a->sub)
+    for (i = 0; i < n; i++)
+      y[i] = clamp_zp(rq_right(scale_no_left(x[i] + ao, m1, s1, k1) - scale_no_left(z[i] + bo, m2, s2, k2), mo, ko, sho), zp, lo, hi);
+  else
+    for (i = 0; i < n; i++)
+      y[i] = clamp_zp(rq_right(scale_no_left(x[i] + ao, m1, s1, k1) + scale_no_left(z[i] + bo, m2, s2, k2), mo, ko, sho), zp, lo, hi);
+}
+
 void qb_add_int8_fast(const qb_add_int8 *a) {
   rq_channel c1, c2, co;
   int32_t i, zp = a->out_zp, lo = a->lo - a->out_zp, hi = a->hi - a->out_zp, ao = a->a_offset, bo = a->b_offset;
@@ -568,6 +802,10 @@ void qb_add_int8_fast(const qb_add_int8 *a) {
    * reference (same bytes by definition) runs. */
   if (a->s1 > 2 || a->s2 > 2 || a->m1 < 0 || a->m2 < 0 || a->mo < 0) {
     qb_add_int8_ref(a);
+    return;
+  }
+  if (a->s1 <= 0 && a->s2 <= 0 && a->so < 0) {
+    add_no_left(a);
     return;
   }
   c1 = rq_setup(a->m1, a->s1);

@@ -58,6 +58,9 @@ qb_status qb_k_binary(qb_interpreter *it, const qb_op *op) {
         e.a_offset = -a->zero_point; e.b_offset = -b->zero_point; e.out_zp = out->zero_point;
         e.lo = lo; e.hi = hi; e.sub = op->code == QB_OP_SUB;
         e.m1 = m1; e.s1 = s1; e.m2 = m2; e.s2 = s2; e.mo = mo; e.so = so;
+        /* The conv kernels' scratch area, when the model has one big enough: free while this
+         * op runs, and an ADD of its own would not be worth growing the arena for. */
+        e.table = it->scratch_bytes >= QB_ADD_TABLE_BYTES ? (int32_t *)(void *)(it->arena + it->scratch_offset) : 0;
 #ifdef QB_REFERENCE_KERNELS
         qb_add_int8_ref(&e);
 #else

@@ -76,7 +76,9 @@ typedef struct {
   int8_t *y;
   int32_t n, a_offset, b_offset, out_zp, lo, hi, sub;
   int32_t m1, s1, m2, s2, mo, so;
+  int32_t *table; /* NULL, or QB_ADD_TABLE_BYTES of scratch for the fast kernel's rescale tables */
 } qb_add_int8;
+#define QB_ADD_TABLE_BYTES 2048u
 void qb_add_int8_ref(const qb_add_int8 *a);
 void qb_add_int8_fast(const qb_add_int8 *a);
 

@@ -46,7 +46,8 @@ static void random_requant(int32_t channels) {
   int32_t c;
   for (c = 0; c < channels; c++) {
     int32_t kind = rnd(0, 9);
-    bias[c] = rnd(-30000, 30000);
+    /* now and then a bias far beyond what real layers use: sums past 2^30 */
+    bias[c] = rnd(0, 30) ? rnd(-30000, 30000) : (int32_t)(state ^ (state << 7));
     mult[c] = kind == 0 ? 0 : kind == 1 ? rnd(1, 1 << 30) : rnd(1 << 30, 0x7FFFFFFF);
     shift[c] = (int8_t)(kind == 2 ? rnd(-31, 30) : rnd(-12, 1));
   }
@@ -160,6 +161,18 @@ static void add_case(void) {
   a.s2 = s;
   qb_quantize_multiplier(twice_max / ((1 << 20) * (double)so), &a.mo, &s);
   a.so = s;
+  if (rnd(0, 3) == 0) {
+    /* any multipliers the fast kernel takes (shifts up to 2 on the operands), so that each of
+     * its rescale paths (shift above, at and below zero) runs */
+    a.m1 = rnd(0, 3) ? rnd(1 << 30, 0x7FFFFFFF) : rnd(0, 1 << 30);
+    a.s1 = rnd(-4, 2);
+    a.m2 = rnd(0, 3) ? rnd(1 << 30, 0x7FFFFFFF) : rnd(0, 1 << 30);
+    a.s2 = rnd(-4, 2);
+    a.mo = rnd(1 << 30, 0x7FFFFFFF);
+    a.so = rnd(0, 3) ? rnd(-31, -1) : rnd(0, 30);
+  }
+  /* with and without scratch for the rescale tables */
+  a.table = rnd(0, 1) ? (int32_t *)scratch : 0;
   a.y = y_ref;
   qb_add_int8_ref(&a);
   a.y = y_fast;
