@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +9,7 @@ import { qemuMachines, startQemuBoard, startVirtualBoard, type LaunchedBoard, ty
 import { pushModel } from '../../core/device/push';
 import { runCliAsync } from '../helpers/cli';
 import { tempDir } from '../helpers/tmp';
-import { buildFirmwareTargets, buildProtocolTarget, freeTcpPort } from './firmware';
+import { buildFirmwareTargets, buildProtocolTarget, freeTcpPort, missingQemuTools } from './firmware';
 
 /**
  * The acceptance run of every board: the sample model's int8 .tflite runs 1,000
@@ -28,16 +27,6 @@ const given = process.env.QUANTBENCH_SAMPLE_INT8_TFLITE;
 /** The sample model rescales raw pixels itself; another model may need them scaled first. */
 const inputScale = Number(process.env.QUANTBENCH_SAMPLE_INPUT_SCALE ?? (given ? 1 / 255 : 1));
 
-function missingTool(): string | false {
-  for (const tool of ['qemu-system-arm', 'arm-none-eabi-gcc']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed`;
-    }
-  }
-  return false;
-}
 
 const skip =
   given && !existsSync(given)
@@ -79,7 +68,7 @@ const cases: BoardCase[] = [
 describe('sample model on every board, 1,000 Fashion-MNIST test images', { skip, concurrency: true }, () => {
   const launched: LaunchedBoard[] = [];
   const models: Record<Preset, string> = { 'float-islands': given ?? '', int8: '' };
-  const qemuMissing = missingTool();
+  const qemuMissing = missingQemuTools();
 
   async function compressSample(recipe: string): Promise<string> {
     const out = tempDir();

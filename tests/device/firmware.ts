@@ -26,3 +26,15 @@ export function freeTcpPort(): Promise<number> {
     });
   });
 }
+
+/** Why the QEMU board tests cannot run here (the emulator or the Arm toolchain is missing), or false. */
+export function missingQemuTools(): string | false {
+  for (const tool of ['qemu-system-arm', 'arm-none-eabi-gcc']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `${tool} is not installed`;
+    }
+  }
+  return false;
+}

@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { Board } from '../../core/device/board';
 import { listGdbServers } from '../../core/device/gdb/servers';
 import { qemuMachines, startQemuBoard, type LaunchedBoard } from '../../core/device/launch';
 import { runCliAsync } from '../helpers/cli';
-import { buildFirmwareTargets, freeTcpPort } from './firmware';
+import { buildFirmwareTargets, freeTcpPort, missingQemuTools } from './firmware';
 
-function missingTools(): string | false {
-  for (const tool of ['qemu-system-arm', 'arm-none-eabi-gcc']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed`;
-    }
-  }
-  return false;
-}
 
-describe('quantbench boards and quantbench flash against QEMU gdbstub', { skip: missingTools() }, () => {
+describe('quantbench boards and quantbench flash against QEMU gdbstub', { skip: missingQemuTools() }, () => {
   const launched: LaunchedBoard[] = [];
   before(() => buildFirmwareTargets('stm32f4-nucleo-f446re'));
   after(async () => {

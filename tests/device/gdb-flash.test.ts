@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,21 +10,11 @@ import { parseAddress } from '../../core/device/gdb/rsp';
 import { qemuMachines, startQemuBoard, startVirtualBoard, type LaunchedBoard, type QemuMachine } from '../../core/device/launch';
 import { missingSharedModels, sharedModel } from '../helpers/shared-models';
 import { tempDir } from '../helpers/tmp';
-import { buildFirmwareTargets, buildProtocolTarget, freeTcpPort } from './firmware';
+import { buildFirmwareTargets, buildProtocolTarget, freeTcpPort, missingQemuTools } from './firmware';
 
-function missingTools(): string | false {
-  for (const tool of ['qemu-system-arm', 'arm-none-eabi-gcc']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed`;
-    }
-  }
-  return false;
-}
 
 describe('firmware images and the GDB loader, offline', () => {
-  it('reads the loadable segments of an ELF at their load addresses', { skip: missingTools() }, () => {
+  it('reads the loadable segments of an ELF at their load addresses', { skip: missingQemuTools() }, () => {
     buildFirmwareTargets('stm32f4-nucleo-f446re');
     const image = readElf(qemuMachines.netduinoplus2.image);
     assert.equal(image.machine, 40);
@@ -89,7 +78,7 @@ function seededBytes(n: number, seed: number): Uint8Array {
 
 const kws = 'kws_ref_model.tflite';
 
-describe('boards flashed through QEMU gdbstub (no -kernel)', { skip: missingTools() || missingSharedModels(kws) }, () => {
+describe('boards flashed through QEMU gdbstub (no -kernel)', { skip: missingQemuTools() || missingSharedModels(kws) }, () => {
   const launched: LaunchedBoard[] = [];
   const boards: Board[] = [];
   let reference: Board;

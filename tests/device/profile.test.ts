@@ -12,7 +12,7 @@ import { parseProfile } from '../../core/device/protocol';
 import { pushModel } from '../../core/device/push';
 import { missingSharedModels, sharedModel } from '../helpers/shared-models';
 import { tempDir } from '../helpers/tmp';
-import { buildProtocolTarget } from './firmware';
+import { buildProtocolTarget, missingQemuTools } from './firmware';
 
 const run = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -21,14 +21,7 @@ const kws = 'kws_ref_model.tflite';
 const resnet = 'pretrainedResnet_quant.tflite';
 
 function missingQemu(): string | false {
-  for (const tool of ['qemu-system-arm', 'arm-none-eabi-gcc']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed`;
-    }
-  }
-  return missingSharedModels(kws, resnet);
+  return missingQemuTools() || missingSharedModels(kws, resnet);
 }
 
 /** What every profile must satisfy, whatever the board. */

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Board } from '../../core/device/board';
@@ -7,19 +6,12 @@ import { crc32 } from '../../core/device/crc32';
 import { pushModel } from '../../core/device/push';
 import { startQemuBoard, startVirtualBoard, type LaunchedBoard } from '../../core/device/launch';
 import { missingSharedModels, sharedModel } from '../helpers/shared-models';
-import { buildProtocolTarget } from './firmware';
+import { buildProtocolTarget, missingQemuTools } from './firmware';
 
 const kws = 'kws_ref_model.tflite';
 
 function missingTools(): string | false {
-  for (const tool of ['qemu-system-arm', 'arm-none-eabi-gcc']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed`;
-    }
-  }
-  return missingSharedModels(kws);
+  return missingQemuTools() || missingSharedModels(kws);
 }
 
 function seededBytes(n: number, seed: number): Uint8Array {
