@@ -1,15 +1,19 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { CompressOptions, CompressProgress, CompressResult } from './pipeline';
+import {
+  compressAsync,
+  type CompressOptions,
+  type CompressProgress,
+  type CompressResult,
+} from './pipeline';
 import type { LayerGraph } from './graph';
 import { resolvePolicies } from './policy';
 import type { Recipe } from './recipe';
 import type { OpenDatasetOptions } from '../data';
 import { loadTrainingData } from './finetune/data';
 import { FineTuneError } from './finetune/errors';
-import { compressWithFineTune } from './finetune-flow';
 import { registerFineTuneKernels } from './finetune/kernels';
 import type { FineTuneConfig } from './recipe';
-import { describeFineTuneProgress, type EpochRecord } from './finetune/run';
+import type { EpochRecord } from './finetune/run';
 import type { TrainingData } from './finetune/trainer';
 
 /** A recipe's fineTune step with its training data read and checked, before any work starts. */
@@ -84,12 +88,13 @@ export async function prepareFineTune(
 }
 
 /**
- * The compression engine's run of a recipe with a fineTune step: prune and cluster, fine-tune
- * with them held, quantize with the learned activation ranges. The result reads as one
- * compression (prune and cluster records of the first pass, quantization of the second).
+ * The compression engine's run of a recipe with a fineTune step: the pipeline prunes and
+ * clusters, fine-tunes with them held and quantizes with the learned activation ranges.
+ * `model` is the float model `graph` was lowered from; it ends holding the fine-tuned weights.
  */
 export async function compressFineTuned(
   model: tf.LayersModel,
+  graph: LayerGraph,
   recipe: Recipe,
   fine: PreparedFineTune,
   calibration: tf.Tensor,
@@ -100,43 +105,14 @@ export async function compressFineTuned(
   } = {},
 ): Promise<{ result: CompressResult; summary: FineTuneSummary }> {
   registerFineTuneKernels();
-  const started = performance.now();
-  const flow = await compressWithFineTune(
-    model,
-    { ...recipe, steps: recipe.steps.filter((s) => s.step !== 'fineTune') },
-    fine.config,
-    fine.train,
+  const result = await compressAsync(graph, {
+    recipe,
     calibration,
-    {
-      signal: options.signal,
-      onProgress: (p) =>
-        options.onProgress?.({
-          stage: 'fineTune',
-          fraction: p.fraction,
-          message: describeFineTuneProgress(p),
-        }),
-      compress: { onProgress: options.onProgress, score: options.score },
-    },
-  );
-  const seconds = (performance.now() - started) / 1000;
-  const { oneShot, final, fineTuned } = flow;
-  const timings: CompressResult['timings'] = { ...oneShot.timings };
-  for (const [stage, s] of Object.entries(final.timings) as [keyof typeof timings, number][])
-    timings[stage] = (timings[stage] ?? 0) + s;
-  const inner = Object.values(oneShot.timings).reduce((a, b) => a + b, 0);
-  timings.fineTune = Math.max(
-    0,
-    seconds - inner - Object.values(final.timings).reduce((a, b) => a + b, 0),
-  );
-  const result: CompressResult = {
-    ...final,
-    original: oneShot.original,
-    pruned: oneShot.pruned,
-    clustered: oneShot.clustered,
-    reestimated: [...new Set([...oneShot.reestimated, ...final.reestimated])],
-    warnings: [...new Set([...oneShot.warnings, ...final.warnings])],
-    timings,
-  };
+    score: options.score,
+    onProgress: options.onProgress,
+    fineTune: { model, train: fine.train, signal: options.signal },
+  });
+  const tuned = result.fineTuned!;
   const { config } = fine;
   return {
     result,
@@ -148,13 +124,13 @@ export async function compressFineTuned(
       optimizer: config.optimizer,
       learningRate: config.learningRate,
       validationSplit: config.validationSplit,
-      quantizationAware: config.quantizationAware && final.quantized !== undefined,
-      steps: fineTuned.steps,
-      bestEpoch: fineTuned.best.epoch + 1,
-      bestValAccuracy: fineTuned.best.valAccuracy,
-      history: fineTuned.epochs.map((e) => ({ ...e, epoch: e.epoch + 1 })),
-      learnedRanges: flow.learnedRanges,
-      seconds,
+      quantizationAware: config.quantizationAware && result.quantized !== undefined,
+      steps: tuned.outcome.steps,
+      bestEpoch: tuned.outcome.best.epoch + 1,
+      bestValAccuracy: tuned.outcome.best.valAccuracy,
+      history: tuned.outcome.epochs.map((e) => ({ ...e, epoch: e.epoch + 1 })),
+      learnedRanges: tuned.learnedRanges,
+      seconds: tuned.seconds,
     },
   };
 }

@@ -12,12 +12,14 @@ import { quantizeGraph, type QuantizedModel } from './quantize';
 import {
   checkRecipeAgainstGraph,
   type ClusterStep,
-  type FineTuneStep,
+  type FineTuneConfig,
   type QuantizeStep,
   type Recipe,
 } from './recipe';
 import { layerFilter } from './select';
 import { allFloat, layerErrors, type LayerError } from './simulate';
+import { fineTuneStage, type FineTuneStageInput } from './finetune/stage';
+import { describeFineTuneProgress, type FineTuneOutcome } from './finetune/run';
 
 /** The stages of a compression run, in the order they happen (progress bars go by it). */
 export const COMPRESS_STAGES = [
@@ -68,12 +70,6 @@ export interface CompressOptions {
   score?: (model: QuantizedModel, subset: number) => number;
   onProgress?: (p: CompressProgress) => void;
   /**
-   * Runs a recipe's fineTune step on the float graph, where it stands in the recipe (after
-   * prune or cluster). It must keep masks and cluster assignments; the pipeline re-applies the
-   * masks after it. Without a hook, fineTune steps are skipped with a warning.
-   */
-  fineTune?: (graph: LayerGraph, step: FineTuneStep) => void;
-  /**
    * Activation ranges by node name that calibration takes as they are instead of measuring
    * them (the moving averages of quantization-aware training); other tensors are calibrated.
    */
@@ -106,6 +102,30 @@ export interface CompressResult {
   warnings: string[];
   /** Seconds per stage; `reestimate` is the BatchNormalization refresh inside calibration. */
   timings: Partial<Record<CompressStage | 'reestimate', number>>;
+  /** What the recipe's fineTune step did, when the run had one (`compressAsync`). */
+  fineTuned?: FineTuneRecord;
+}
+
+export interface FineTuneRecord {
+  config: FineTuneConfig;
+  outcome: FineTuneOutcome;
+  /** Tensors quantized with the ranges learned in training instead of calibrated ones. */
+  learnedRanges: string[];
+  /** The same recipe quantized without fine-tuning, when asked for (`baseline`). */
+  baseline?: CompressResult;
+  seconds: number;
+}
+
+export interface CompressAsyncOptions extends CompressOptions {
+  /**
+   * What the recipe's fineTune step trains: the float model the graph was lowered from (it
+   * ends holding the fine-tuned weights) and labelled data. Without it a fineTune step is
+   * skipped with a warning, as `compress` does.
+   */
+  fineTune?: FineTuneStageInput & {
+    /** Also quantize the graph as it stands before fine-tuning, to compare against. */
+    baseline?: boolean;
+  };
 }
 
 function timed<T>(
@@ -121,20 +141,9 @@ function timed<T>(
   }
 }
 
-/**
- * Runs a recipe on a lowered graph: checks it against the model first, folds what the
- * quantize policy folds (before pruning and clustering, so their guarantees hold on the
- * exported weights), prunes, clusters, calibrates and quantizes.
- */
-export function compress(input: LayerGraph, options: CompressOptions): CompressResult {
+/** A recipe's quantize step, checked to have the calibration samples it needs. */
+function quantizeStepOf(options: CompressOptions): QuantizeStep | undefined {
   const { recipe } = options;
-  const progress = options.onProgress ?? (() => {});
-  const timings: CompressResult['timings'] = {};
-  const graph = cloneGraph(input);
-  const { warnings } = timed(timings, 'check', () =>
-    checkRecipeAgainstGraph(recipe, graph, { fineTune: options.fineTune !== undefined }),
-  );
-  progress({ stage: 'check', fraction: 1 });
   const q = recipe.steps.find((s) => s.step === 'quantize') as QuantizeStep | undefined;
   if (q && !options.calibration) {
     throw new CompressError(
@@ -145,25 +154,63 @@ export function compress(input: LayerGraph, options: CompressOptions): CompressR
       },
     );
   }
+  return q;
+}
 
-  const policies = q ? resolvePolicies(graph, q) : new Map<string, PolicyDecision>();
+/**
+ * Folds what the quantize policy folds and fuses activations. Equalization of float
+ * BatchNormalizations runs at most once per run: a graph coming back from fine-tuning was
+ * equalized before pruning, and a second pass would scale clustered columns apart.
+ */
+function foldGraph(
+  graph: LayerGraph,
+  policies: Map<string, PolicyDecision>,
+  recipe: Recipe,
+  q: QuantizeStep | undefined,
+  equalize: boolean,
+): Pick<CompressResult, 'folded' | 'fused' | 'equalized'> {
   const folded: string[] = [];
   const fused: string[] = [];
   const equalized: string[] = [];
-  timed(timings, 'fold', () => {
-    folded.push(...foldBatchNorms(graph, policies));
-    if (q?.equalizeFloatBatchNorm) {
-      const perLayer = recipe.steps
-        .filter((s) => s.step === 'cluster' && s.granularity === 'per-layer')
-        .map((s) => layerFilter((s as ClusterStep).include, (s as ClusterStep).exclude));
-      equalized.push(
-        ...equalizeFloatBatchNorms(graph, policies, (n) => perLayer.some((chosen) => chosen(n))),
-      );
-    }
-    const r = foldInputRescaling(graph, policies);
-    if (r) folded.push(r.name);
-    fused.push(...fuseActivations(graph, policies));
-  });
+  folded.push(...foldBatchNorms(graph, policies));
+  if (equalize && q?.equalizeFloatBatchNorm) {
+    const perLayer = recipe.steps
+      .filter((s) => s.step === 'cluster' && s.granularity === 'per-layer')
+      .map((s) => layerFilter((s as ClusterStep).include, (s as ClusterStep).exclude));
+    equalized.push(
+      ...equalizeFloatBatchNorms(graph, policies, (n) => perLayer.some((chosen) => chosen(n))),
+    );
+  }
+  const r = foldInputRescaling(graph, policies);
+  if (r) folded.push(r.name);
+  fused.push(...fuseActivations(graph, policies));
+  return { folded, fused, equalized };
+}
+
+/**
+ * The weight stages: checks the recipe against the model, folds what the quantize policy
+ * folds (before pruning and clustering, so their guarantees hold on the exported weights),
+ * prunes and clusters. The result holds the float graph, not yet quantized.
+ */
+export function prepareGraph(
+  input: LayerGraph,
+  options: CompressOptions,
+  available: { fineTune?: boolean } = {},
+): CompressResult {
+  const { recipe } = options;
+  const progress = options.onProgress ?? (() => {});
+  const timings: CompressResult['timings'] = {};
+  const graph = cloneGraph(input);
+  const { warnings } = timed(timings, 'check', () =>
+    checkRecipeAgainstGraph(recipe, graph, available),
+  );
+  progress({ stage: 'check', fraction: 1 });
+  const q = quantizeStepOf(options);
+
+  const policies = q ? resolvePolicies(graph, q) : new Map<string, PolicyDecision>();
+  const { folded, fused, equalized } = timed(timings, 'fold', () =>
+    foldGraph(graph, policies, recipe, q, true),
+  );
   progress({ stage: 'fold', fraction: 1 });
 
   const pruned: PruneRecord[] = [];
@@ -187,13 +234,12 @@ export function compress(input: LayerGraph, options: CompressOptions): CompressR
       clustered.push(...timed(timings, 'cluster', () => cluster(graph, step, data)));
       data.samples?.dispose();
     }
-    if (step.step === 'fineTune' && options.fineTune) options.fineTune(graph, step);
     applyMasks(graph);
     if (step.step !== 'quantize' && step.step !== 'fineTune')
       progress({ stage: step.step, fraction: 1 });
   }
 
-  const result: CompressResult = {
+  return {
     original: input,
     graph,
     policies,
@@ -207,18 +253,39 @@ export function compress(input: LayerGraph, options: CompressOptions): CompressR
     warnings,
     timings,
   };
-  if (!q) return result;
+}
 
-  const compressed = pruned.length > 0 || clustered.length > 0;
-  if (q.reestimateBatchNorm && compressed && graph.nodes.some((n) => n.op === 'batch_norm')) {
-    const bnSamples = options.calibration!.slice(
-      0,
-      Math.min(q.calibration.samples, options.calibration!.shape[0]),
-    );
-    result.reestimated = timed(timings, 'reestimate', () => reestimateBatchNorms(graph, bnSamples));
-    bnSamples.dispose();
-    progress({ stage: 'calibrate', fraction: 0, message: 'batch-norm statistics' });
-  }
+/**
+ * Refreshes the statistics of BatchNormalizations left in a pruned or clustered graph from
+ * the calibration samples (part of calibration's share of the progress bar).
+ */
+export function refreshBatchNorms(result: CompressResult, options: CompressOptions): void {
+  const q = quantizeStepOf(options);
+  const { graph } = result;
+  const compressed = result.pruned.length > 0 || result.clustered.length > 0;
+  if (!q?.reestimateBatchNorm || !compressed || !graph.nodes.some((n) => n.op === 'batch_norm'))
+    return;
+  const bnSamples = options.calibration!.slice(
+    0,
+    Math.min(q.calibration.samples, options.calibration!.shape[0]),
+  );
+  result.reestimated = timed(result.timings, 'reestimate', () =>
+    reestimateBatchNorms(graph, bnSamples),
+  );
+  bnSamples.dispose();
+  options.onProgress?.({ stage: 'calibrate', fraction: 0, message: 'batch-norm statistics' });
+}
+
+/**
+ * Calibrates, quantizes and analyses the float graph of `result` (changing `result`), and,
+ * when the quantize step asks for it, reverts layers to float until the accuracy budget holds.
+ * Ranges in `options.activationRanges` are taken as they are instead of calibrated.
+ */
+export function finishQuantize(result: CompressResult, options: CompressOptions): CompressResult {
+  const q = quantizeStepOf(options);
+  if (!q) return result;
+  const progress = options.onProgress ?? (() => {});
+  const { graph, policies, timings, warnings } = result;
   const samples = options.calibration!.slice(
     0,
     Math.min(q.calibration.samples, options.calibration!.shape[0]),
@@ -278,4 +345,94 @@ export function compress(input: LayerGraph, options: CompressOptions): CompressR
   result.layerErrors = errors.layers;
   result.outputErrors = errors.outputs;
   return result;
+}
+
+/**
+ * Runs a recipe on a lowered graph: the weight stages, a BatchNormalization refresh, then
+ * calibration and quantization. A fineTune step needs `compressAsync`; here it is skipped
+ * with a warning.
+ */
+export function compress(input: LayerGraph, options: CompressOptions): CompressResult {
+  const result = prepareGraph(input, options);
+  if (!quantizeStepOf(options)) return result;
+  refreshBatchNorms(result, options);
+  return finishQuantize(result, options);
+}
+
+/**
+ * `compress` with the recipe's fineTune step run where it belongs: after the weight stages
+ * (and the BatchNormalization refresh they call for), before calibration, which then takes
+ * the activation ranges training learned. Fine-tuning keeps masks, clusters and policies;
+ * the graph comes back lowered from the trained model and is folded again, without a second
+ * equalization.
+ */
+export async function compressAsync(
+  input: LayerGraph,
+  options: CompressAsyncOptions,
+): Promise<CompressResult> {
+  const config = options.recipe.steps.find((s) => s.step === 'fineTune');
+  if (!config || !options.fineTune) return compress(input, options);
+  const { baseline, ...stageInput } = options.fineTune;
+  const result = prepareGraph(input, options, { fineTune: true });
+  const q = quantizeStepOf(options);
+  // Its progress belongs to calibration, which on one bar comes after fine-tuning.
+  if (q) refreshBatchNorms(result, { ...options, onProgress: undefined });
+  // Quantized for comparison only: it reports no progress and leaves the run's policies alone.
+  const before =
+    q && baseline
+      ? finishQuantize(baselineOf(result), { ...options, onProgress: undefined })
+      : undefined;
+
+  const t0 = performance.now();
+  const tuned = await fineTuneStage(result, config, {
+    ...stageInput,
+    quantize: q,
+    onProgress: (p) => {
+      options.onProgress?.({
+        stage: 'fineTune',
+        fraction: p.fraction,
+        message: describeFineTuneProgress(p),
+      });
+      stageInput.onProgress?.(p);
+    },
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  result.timings.fineTune = seconds;
+
+  const graph = tuned.graph;
+  const refolded = timed(result.timings, 'fold', () =>
+    foldGraph(graph, result.policies, options.recipe, q, false),
+  );
+  result.graph = graph;
+  result.folded = refolded.folded;
+  result.fused = refolded.fused;
+  // Training mirrors the exporter's tensor naming; a name it has not is a range that went unused.
+  const tensors = new Set(graph.nodes.map((n) => n.name));
+  const learned = new Map(Object.entries(tuned.outcome.activationRanges));
+  const unused = [...learned.keys()].filter((name) => !tensors.has(name));
+  if (unused.length) {
+    result.warnings.push(
+      `activation ranges learned in training for ${unused.join(', ')} match no tensor of the exported graph; those tensors were calibrated`,
+    );
+  }
+  finishQuantize(result, { ...options, activationRanges: learned });
+  result.fineTuned = {
+    config,
+    outcome: tuned.outcome,
+    learnedRanges: [...learned.keys()].filter((name) => tensors.has(name)),
+    baseline: before,
+    seconds,
+  };
+  return result;
+}
+
+/** A copy of a prepared run to quantize on its own: the graph is shared, only read from here on. */
+function baselineOf(result: CompressResult): CompressResult {
+  return {
+    ...result,
+    policies: new Map(result.policies),
+    autoExcluded: [],
+    warnings: [...result.warnings],
+    timings: {},
+  };
 }

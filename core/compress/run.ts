@@ -257,7 +257,7 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
   let result: CompressResult;
   let fineTuneSummary: FineTuneSummary | undefined;
   if (ctx.fineTune) {
-    const tuned = await compressFineTuned(imported.model, recipe, ctx.fineTune, calib.x, {
+    const tuned = await compressFineTuned(imported.model, graph, recipe, ctx.fineTune, calib.x, {
       signal: job.signal,
       onProgress: progress,
       score: scorer,

@@ -5,7 +5,7 @@ import { runGraph } from '../../core/compress/execute';
 import { exportTflite } from '../../core/compress/export-tflite';
 import { checkExportedGuarantees } from '../../core/compress/guarantees';
 import { lowerKerasModel } from '../../core/compress/lower-keras';
-import { compress, type CompressProgress } from '../../core/compress/pipeline';
+import { compress, compressAsync, type CompressProgress } from '../../core/compress/pipeline';
 import type { QuantizedModel } from '../../core/compress/quantize';
 import { parseRecipe, preset } from '../../core/compress/recipe';
 import { RMSE_FLAG, layerReports, sizeReport } from '../../core/compress/report';
@@ -29,7 +29,51 @@ describe('compression pipeline', () => {
       assert.ok(r.timings[s]! >= 0);
   });
 
-  it('calls the fineTune hook where the recipe puts it and re-applies masks after it', () => {
+  it('runs the fineTune stage between the weight stages and calibration, once, keeping masks', async () => {
+    const recipe = parseRecipe({
+      steps: [
+        { step: 'prune', sparsity: 0.5 },
+        { step: 'cluster', k: 8 },
+        ...preset('prune50-cluster16-int8-keep-rescaling-float').steps.filter(
+          (s) => s.step === 'quantize',
+        ),
+        { step: 'fineTune', epochs: 1, batchSize: 4, validationSplit: 0 },
+      ],
+    });
+    const model = smallCnn();
+    const x = randomImages(16, 2);
+    const train = {
+      x: x.dataSync() as Float32Array,
+      y: Int32Array.from({ length: 16 }, (_, i) => i % 10),
+      count: 16,
+      sampleShape: [12, 12, 1],
+      classes: 10,
+    };
+    const stages: string[] = [];
+    const r = await compressAsync(lowerKerasModel(model), {
+      recipe,
+      calibration: x,
+      onProgress: (p) => stages.at(-1) !== p.stage && stages.push(p.stage),
+      fineTune: { model, train },
+    });
+    assert.deepEqual(stages, [
+      'check',
+      'fold',
+      'prune',
+      'cluster',
+      'fineTune',
+      'calibrate',
+      'quantize',
+      'analyse',
+    ]);
+    assert.equal(r.fineTuned!.outcome.steps, 4);
+    assert.ok(!r.warnings.some((w) => /fineTune/.test(w)));
+    assert.ok(r.quantized && r.pruned.length > 0 && r.clustered.length > 0);
+    for (const n of r.graph.nodes.filter((x) => x.mask))
+      n.kernel!.data.forEach((v, i) => n.mask![i] === 0 && assert.equal(v, 0));
+  });
+
+  it('skips a fineTune step with a warning when nothing to train on is given', async () => {
     const recipe = parseRecipe({
       steps: [
         { step: 'prune', sparsity: 0.5 },
@@ -37,25 +81,14 @@ describe('compression pipeline', () => {
         { step: 'quantize' },
       ],
     });
-    const seen: string[] = [];
-    const r = compress(lowerKerasModel(smallCnn()), {
-      recipe,
-      calibration: randomImages(8, 1),
-      fineTune: (graph, step) => {
-        seen.push(`${step.step}:${(step as { epochs?: number }).epochs}`);
-        // A careless optimizer step that moves every weight, pruned ones included.
-        for (const n of graph.nodes) n.kernel?.data.fill(0.01);
-      },
-    });
-    assert.deepEqual(seen, ['fineTune:1']);
-    assert.ok(!r.warnings.some((w) => /fineTune/.test(w)));
-    for (const n of r.graph.nodes.filter((x) => x.mask))
-      n.kernel!.data.forEach((v, i) => n.mask![i] === 0 && assert.equal(v, 0));
-    const without = compress(lowerKerasModel(smallCnn()), {
+    const sync = compress(lowerKerasModel(smallCnn()), { recipe, calibration: randomImages(8, 1) });
+    assert.ok(sync.warnings.some((w) => /fineTune steps are recorded/.test(w)));
+    const async = await compressAsync(lowerKerasModel(smallCnn()), {
       recipe,
       calibration: randomImages(8, 1),
     });
-    assert.ok(without.warnings.some((w) => /fineTune steps are recorded/.test(w)));
+    assert.ok(async.warnings.some((w) => /fineTune steps are recorded/.test(w)));
+    assert.equal(async.fineTuned, undefined);
   });
 
   it('re-estimates the statistics of BatchNormalization layers left in the graph after pruning, touching no kernel', () => {

@@ -23,6 +23,15 @@ describe('the import graph of core/', () => {
     assert.deepEqual(importViolations(graph), []);
   });
 
+  it('keeps the fine-tune stage free of the pipeline and the drivers that run it', () => {
+    const drivers = ['core/compress/pipeline', 'core/compress/finetune-flow', 'core/compress/finetune-step', 'core/compress/run'];
+    const offending = [...graph]
+      .filter(([from]) => from.startsWith('core/compress/finetune/'))
+      .flatMap(([from, to]) => [...to].filter((t) => drivers.includes(t)).map((t) => `${from} -> ${t}`));
+    assert.deepEqual(offending, []);
+    assert.ok(graph.get('core/compress/pipeline')!.has('core/compress/finetune/stage'), 'the pipeline runs the fine-tune stage itself');
+  });
+
   it('keeps the fine-tune stage free of the CLI', () => {
     const offending = [...graph]
       .filter(([from]) => from.startsWith('core/compress/finetune/'))
