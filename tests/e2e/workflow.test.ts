@@ -151,8 +151,9 @@ describe('the whole workflow in the browser, on the sample', { skip }, () => {
     await page.getByRole('button', { name: 'Start a virtual board' }).click();
     await page.getByText('(started here)').waitFor();
     await page.getByRole('button', { name: 'Connect' }).click();
-    // Either the board introduces itself or the page says, in words, why not.
-    await page.getByTestId('board-info').or(page.getByRole('alert')).waitFor();
+    // Either the board introduces itself or the page says, in words, why not. The wait is the
+    // profile test's: one CI-like run saw nothing within Playwright's default 30 s here.
+    await page.getByTestId('board-info').or(page.getByRole('alert')).waitFor({ timeout: 120_000 });
     if (await page.getByRole('alert').isVisible()) assert.fail(`connect failed: ${await page.getByRole('alert').textContent()}`);
     await page.getByLabel('Run to push').selectOption(String(firstRun));
     await page.getByLabel('Benchmark runs').fill('20');
