@@ -332,16 +332,14 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
     // Each island costs one more int8 evaluation: past ISLAND_SAMPLES the islands are held
     // against the run's own int8 export scored again on those first samples.
     const islandLimit = job.islandSamples ?? ISLAND_SAMPLES;
-    const islandData =
-      data.count > islandLimit
-        ? await openDataset(job.data, { inputShape: imported.inputShape.slice(1), preprocessing: preprocessingOf(job), limit: islandLimit })
-        : data;
-    const islandAccuracy =
-      islandData === data
-        ? int8.accuracy
-        : fit.floatIslands.length
-          ? (await evaluateInt8(bytes, islandData, { name: files.tflite, classes, signal: job.signal })).metric.accuracy!
-          : int8.accuracy;
+    // Runs without islands (plain int8) skip the second look at the data altogether.
+    const subset = fit.floatIslands.length > 0 && data.count > islandLimit;
+    const islandData = subset
+      ? await openDataset(job.data, { inputShape: imported.inputShape.slice(1), preprocessing: preprocessingOf(job), limit: islandLimit })
+      : data;
+    const islandAccuracy = subset
+      ? (await evaluateInt8(bytes, islandData, { name: files.tflite, classes, signal: job.signal })).metric.accuracy!
+      : int8.accuracy;
     fit.floatIslands = await measureIslandAccuracy({
       result,
       step: q,
