@@ -589,7 +589,9 @@ int qb_conv_int8_fast(const qb_conv_int8 *a) {
   int16_t *block = (int16_t *)a->scratch;
   int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(k));
 #if QB_DSP
-  int small = small_accumulators(k, a->bias, a->oc);
+  int small;
+  if (qb_conv_int8_m4(a)) return 1;
+  small = small_accumulators(k, a->bias, a->oc);
 #else
   int small = 0;
 #endif

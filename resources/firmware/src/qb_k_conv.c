@@ -83,6 +83,7 @@ static qb_status int8_args(qb_interpreter *it, const qb_op *op, const qb_tensor 
   a->pad_w = p->pad_w;
   a->pad_h = p->pad_h;
   a->scratch = it->arena + it->scratch_offset;
+  a->scratch_bytes = it->scratch_bytes;
   return QB_OK;
 }
 

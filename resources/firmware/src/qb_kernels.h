@@ -39,6 +39,7 @@ typedef struct {
   const int32_t *mult;
   const int8_t *shift;
   void *scratch;
+  uint32_t scratch_bytes; /* the whole scratch area, which a kernel may use beyond its own qb_*_scratch() */
 } qb_conv_int8;
 
 typedef struct {
@@ -66,6 +67,8 @@ void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps
  * produce the same bytes; a fast variant returns 0 for shapes it does not cover. */
 void qb_conv_int8_ref(const qb_conv_int8 *a);
 int qb_conv_int8_fast(const qb_conv_int8 *a);
+/* The Cortex-M4 CONV_2D kernel (qb_conv_int8_m4.c, DSP builds only); 0 when it declines. */
+int qb_conv_int8_m4(const qb_conv_int8 *a);
 void qb_dwconv_int8_ref(const qb_conv_int8 *a);
 int qb_dwconv_int8_fast(const qb_conv_int8 *a);
 void qb_fc_int8_ref(const qb_fc_int8 *a);

@@ -53,6 +53,18 @@ static void random_requant(int32_t channels) {
   }
 }
 
+/* What real layers have on every channel (negative shifts, sums within 2^30), which the
+ * Cortex-M4 conv kernel needs on all of them: shifts over its whole range (-22 to -1),
+ * biases up to the largest it takes. */
+static void real_requant(int32_t channels, int32_t k) {
+  int32_t c, room = (1 << 30) - 1 - k * 255 * 128;
+  for (c = 0; c < channels; c++) {
+    bias[c] = rnd(0, 9) ? rnd(-30000, 30000) : rnd(0, 1) ? room : -room;
+    mult[c] = rnd(0, 9) ? rnd(1 << 30, 0x7FFFFFFF) : rnd(0, 1 << 30);
+    shift[c] = (int8_t)(rnd(0, 4) ? rnd(-12, -1) : rnd(-22, -1));
+  }
+}
+
 static void random_window(qb_conv_int8 *a, int depthwise) {
   a->n = rnd(1, 2);
   a->ih = rnd(1, 14);
@@ -72,12 +84,26 @@ static void random_window(qb_conv_int8 *a, int depthwise) {
   a->hi = rnd(0, 127);
 }
 
+#if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
+#define M4_KERNELS 1
+static int32_t m4_conv;
+#endif
+
 /* Returns 1 when the fast kernel ran (and was checked), 0 when it declined the shape. */
 static int conv_case(int depthwise) {
   qb_conv_int8 a;
-  int32_t padding = rnd(0, 1), out_count;
+  int32_t padding = rnd(0, 1), out_count, shape = rnd(0, 7);
   uint32_t need;
   random_window(&a, depthwise);
+  if (!depthwise && shape == 0) {
+    /* 1x1 convolution (a matrix product) */
+    a.fh = a.fw = 1;
+    a.dil_h = a.dil_w = 1;
+  } else if (!depthwise && shape == 1) {
+    /* one input channel, as KWS's first layer: windows of whole groups of four taps, and not */
+    a.ic = 1;
+    a.fw = rnd(0, 1) ? 4 : rnd(1, 5);
+  }
   a.oh = qb_out_size(padding, a.ih, a.fh, a.stride_h, a.dil_h);
   a.ow = qb_out_size(padding, a.iw, a.fw, a.stride_w, a.dil_w);
   if (a.oh <= 0 || a.ow <= 0) return 0;
@@ -85,7 +111,10 @@ static int conv_case(int depthwise) {
   a.pad_w = qb_padding(a.stride_w, a.dil_w, a.iw, a.fw, a.ow);
   fill(x, a.n * a.ih * a.iw * a.ic);
   fill(w, depthwise ? a.fh * a.fw * a.oc : a.oc * a.fh * a.fw * a.ic);
-  random_requant(a.oc);
+  if (!depthwise && rnd(0, 1))
+    real_requant(a.oc, a.fh * a.fw * a.ic);
+  else
+    random_requant(a.oc);
   a.x = x;
   a.w = w;
   a.bias = rnd(0, 3) ? bias : 0;
@@ -94,6 +123,8 @@ static int conv_case(int depthwise) {
   a.scratch = scratch;
   need = depthwise ? qb_dwconv_int8_scratch(a.ic) : qb_conv_int8_scratch(a.fh, a.fw, a.ic, a.oc);
   QB_CHECK(need > 0 && need <= sizeof scratch);
+  /* a scratch area just as large as this op's own need, or one a larger op sized */
+  a.scratch_bytes = rnd(0, 3) ? sizeof scratch : need;
   if (depthwise) qb_dwconv_int8_fold_bias(w, a.bias, a.fh * a.fw, a.oc, a.in_offset, bias_eff);
   a.bias_eff = bias_eff;
   out_count = a.n * a.oh * a.ow * a.oc;
@@ -107,6 +138,16 @@ static int conv_case(int depthwise) {
     return 0;
   }
   QB_CHECK(same(y_ref, y_fast, out_count));
+#if M4_KERNELS
+  if (!depthwise) {
+    /* the four-pixel kernel itself, which the dispatch above may have passed over */
+    poison(y_fast, out_count);
+    if (qb_conv_int8_m4(&a)) {
+      QB_CHECK(same(y_ref, y_fast, out_count));
+      m4_conv++;
+    }
+  }
+#endif
   return 1;
 }
 
@@ -190,4 +231,7 @@ void qb_fast_kernel_cases(int32_t rounds) {
   /* enough cases actually exercised the fast paths */
   QB_CHECK(conv > rounds / 3);
   QB_CHECK(dw > rounds / 3);
+#if M4_KERNELS
+  QB_CHECK(m4_conv > rounds / 6);
+#endif
 }

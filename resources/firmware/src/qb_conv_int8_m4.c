@@ -1,0 +1,236 @@
+/*
+ * Cortex-M4 (DSP extension) int8 CONV_2D: four output pixels against one filter per pass.
+ *
+ * Why four pixels and one filter: per four taps the filter word is loaded and widened once
+ * (LDR, two SXTB16) for four rows whose int16 pairs come in two LDMs, then eight SMLAD:
+ * 13 instructions per 16 MACs, against 16 for two pixels times two filters. And with one
+ * filter per pass, the four sums share one channel's requantization constants, so they are
+ * requantized in registers right after their dot product, with no accumulator array.
+ *
+ * Exactness is the portable kernels' argument (see qb_conv_int8.c): each row holds
+ * x + in_offset as int16 (0 for taps outside the image), so a row's dot product with the
+ * filter is the reference's sum over the same taps; the requantization is rq_small()'s
+ * SMMULR form, taken only when every sum provably stays within +-2^30 and every shift is
+ * negative. Anything else (and blocks that do not fit the arena's scratch area) returns 0
+ * and the two-pixel kernel of qb_conv_int8.c runs.
+ */
+#include "qb_kernels.h"
+
+#if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
+#include <arm_acle.h>
+
+static inline uint32_t load32(const void *p) {
+  uint32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+static inline int16x2_t sxtb16_ror8(uint32_t v) {
+  int16x2_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+
+/*
+ * The block: groups of four taps, each group the four rows' taps in turn (16 int16), a
+ * row's four taps stored t0,t2,t1,t3, the order SXTB16 and SXTB16-ROR-8 give four filter
+ * bytes in. k is rounded up to whole groups; the padding slots stay 0, so a filter word
+ * read past the filter's end adds nothing.
+ */
+static inline int32_t slot4(int32_t j, int r) { return (j >> 2) * 16 + 4 * r + ((j & 1) << 1) + ((j >> 1) & 1); }
+
+/* Taps j .. j+n-1 of row r: src[i] + offset, or 0 when src is NULL (outside the image). */
+static void put4(int16_t *block, int r, int32_t j, const int8_t *src, int32_t n, int32_t offset) {
+  int32_t i = 0, g;
+  int16_t *o;
+  /* single taps up to a group boundary (runs of a channel count not divisible by 4) */
+  for (; i < n && ((j + i) & 3); i++) block[slot4(j + i, r)] = src ? (int16_t)(src[i] + offset) : 0;
+  g = (n - i) >> 2;
+  o = block + slot4(j + i, r);
+  if (src) {
+    const int8_t *sp = src + i;
+    int16x2_t off2 = (int16x2_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u);
+    /* a group is one word in, its two int16 pairs out */
+    for (; g > 0; g--, sp += 4, o += 16) {
+      uint32_t v = load32(sp);
+      uint32_t even = (uint32_t)__sadd16(__sxtb16((int8x4_t)v), off2), odd = (uint32_t)__sadd16(sxtb16_ror8(v), off2);
+      __builtin_memcpy(o, &even, 4);
+      __builtin_memcpy(o + 2, &odd, 4);
+    }
+    i = sp - src;
+  } else {
+    uint32_t zero = 0;
+    for (; g > 0; g--, o += 16, i += 4) {
+      __builtin_memcpy(o, &zero, 4);
+      __builtin_memcpy(o + 2, &zero, 4);
+    }
+  }
+  for (; i < n; i++) block[slot4(j + i, r)] = src ? (int16_t)(src[i] + offset) : 0;
+}
+
+/* Row r of the block: pixel q's window (q counts pixels over all batches) in filter order. */
+static void gather4(const qb_conv_int8 *a, int32_t q, int16_t *block, int r) {
+  int32_t pixels = a->oh * a->ow, b = q / pixels, p = q - b * pixels;
+  int32_t oy = p / a->ow, ox = p - oy * a->ow, ky, kx, j = 0, run = a->fw * a->ic;
+  int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
+  for (ky = 0; ky < a->fh; ky++) {
+    int32_t yy = y0 + a->dil_h * ky;
+    const int8_t *row;
+    if (yy < 0 || yy >= a->ih) {
+      put4(block, r, j, 0, run, 0);
+      j += run;
+      continue;
+    }
+    row = a->x + (b * a->ih + yy) * a->iw * a->ic;
+    if (a->dil_w == 1 && x0 >= 0 && x0 + a->fw <= a->iw) {
+      put4(block, r, j, row + x0 * a->ic, run, a->in_offset);
+      j += run;
+      continue;
+    }
+    for (kx = 0; kx < a->fw; kx++, j += a->ic) {
+      int32_t xx = x0 + a->dil_w * kx;
+      put4(block, r, j, xx < 0 || xx >= a->iw ? 0 : row + xx * a->ic, a->ic, a->in_offset);
+    }
+  }
+}
+
+/* Adds the four rows' dot products with filter w over `groups` groups of four taps to
+ * s[0..3]. */
+static inline __attribute__((always_inline)) void dot_4x1(const int16_t *x, const int8_t *w, int32_t groups, int32_t *s0,
+                                                          int32_t *s1, int32_t *s2, int32_t *s3) {
+  int32_t a0 = *s0, a1 = *s1, a2 = *s2, a3 = *s3, n = groups;
+  /* two groups per pass; an odd count enters at the second. LDM needs its registers in
+   * ascending order, hence the fixed ones. */
+  register uint32_t p0 __asm__("r8"), p1 __asm__("r9"), p2 __asm__("r10"), p3 __asm__("r11");
+  uint32_t v, t;
+#define QB_GROUP                            \
+  "ldr %[v], [%[w]], #4\n\t"                \
+  "ldm %[x]!, {r8, r9, r10, r11}\n\t"       \
+  "sxtb16 %[t], %[v]\n\t"                   \
+  "sxtb16 %[v], %[v], ror #8\n\t"           \
+  "smlad %[a0], %[p0], %[t], %[a0]\n\t"     \
+  "smlad %[a0], %[p1], %[v], %[a0]\n\t"     \
+  "smlad %[a1], %[p2], %[t], %[a1]\n\t"     \
+  "smlad %[a1], %[p3], %[v], %[a1]\n\t"     \
+  "ldm %[x]!, {r8, r9, r10, r11}\n\t"       \
+  "smlad %[a2], %[p0], %[t], %[a2]\n\t"     \
+  "smlad %[a2], %[p1], %[v], %[a2]\n\t"     \
+  "smlad %[a3], %[p2], %[t], %[a3]\n\t"     \
+  "smlad %[a3], %[p3], %[v], %[a3]\n\t"
+  __asm__ volatile(
+      "lsrs %[n], %[n], #1\n\t"
+      "bcc 1f\n\t"
+      "adds %[n], %[n], #1\n\t"
+      "b 2f\n"
+      "1:\n\t" QB_GROUP "2:\n\t" QB_GROUP
+      "subs %[n], %[n], #1\n\t"
+      "bne 1b"
+      : [x] "+r"(x), [w] "+r"(w), [n] "+r"(n), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p0] "=&r"(p0),
+        [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3), [v] "=&r"(v), [t] "=&r"(t)
+      :
+      : "cc", "memory");
+#undef QB_GROUP
+  *s0 = a0;
+  *s1 = a1;
+  *s2 = a2;
+  *s3 = a3;
+}
+
+/*
+ * qb_mbqm(acc, m, -s) + zp for |acc| < 2^30 and s >= 1, with cz = 2^(s-1) + (zp << s):
+ * SMMULR of 2acc is SaturatingRoundingDoublingHighMul (rq_small() in qb_conv_int8.c), and
+ * |r| < 2^30, so adding the rounding constant and the zero point before the shift cannot
+ * overflow while |zp << s| <= 2^29 (s <= 22, checked per call).
+ */
+static inline int32_t rq4(int32_t acc, int32_t m, int32_t s, int32_t cz) {
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"((int32_t)((uint32_t)acc << 1)), "r"(m));
+  return (r + (r >> 31) + cz) >> s;
+}
+
+/* One block of four rows against every filter; y0..y3 are the rows' outputs (a repeated
+ * pixel for a short last block, written twice with the same bytes). With `full` the
+ * activation range is all of int8 and SSAT alone clamps. */
+static inline __attribute__((always_inline)) void block_filters(const int16_t *block, const int8_t *w, int32_t k, int32_t oc,
+                                                                const int32_t *bias, const int32_t *mult, const int8_t *shift,
+                                                                int32_t zp, int32_t lo, int32_t hi, int full, int8_t *y0,
+                                                                int8_t *y1, int8_t *y2, int8_t *y3) {
+  int32_t o, groups = (k + 3) >> 2, last = oc - 1;
+  for (o = 0; o < oc; o++, w += k) {
+    int32_t s0 = bias ? bias[o] : 0, s1 = s0, s2 = s0, s3 = s0, m = mult[o], s = -shift[o], cz, i;
+    if (o < last || !(k & 3)) {
+      dot_4x1(block, w, groups, &s0, &s1, &s2, &s3);
+    } else {
+      /* the last filter's last group would read past the weights: its taps one by one */
+      const int16_t *g = block + 16 * (k >> 2);
+      if (k >> 2) dot_4x1(block, w, k >> 2, &s0, &s1, &s2, &s3);
+      for (i = 0; i < (k & 3); i++) {
+        int32_t wi = w[(k & ~3) + i], at = ((i & 1) << 1) + ((i >> 1) & 1);
+        s0 += g[at] * wi;
+        s1 += g[4 + at] * wi;
+        s2 += g[8 + at] * wi;
+        s3 += g[12 + at] * wi;
+      }
+    }
+    cz = (1 << (s - 1)) + (int32_t)((uint32_t)zp << s);
+    s0 = rq4(s0, m, s, cz);
+    s1 = rq4(s1, m, s, cz);
+    s2 = rq4(s2, m, s, cz);
+    s3 = rq4(s3, m, s, cz);
+    if (full) {
+      y0[o] = (int8_t)__ssat(s0, 8);
+      y1[o] = (int8_t)__ssat(s1, 8);
+      y2[o] = (int8_t)__ssat(s2, 8);
+      y3[o] = (int8_t)__ssat(s3, 8);
+    } else {
+      y0[o] = (int8_t)(s0 < lo ? lo : s0 > hi ? hi : s0);
+      y1[o] = (int8_t)(s1 < lo ? lo : s1 > hi ? hi : s1);
+      y2[o] = (int8_t)(s2 < lo ? lo : s2 > hi ? hi : s2);
+      y3[o] = (int8_t)(s3 < lo ? lo : s3 > hi ? hi : s3);
+    }
+  }
+}
+
+/* Bytes of the four-row block for k taps. */
+static uint32_t block_bytes(int32_t k) { return (uint32_t)((k + 3) & ~3) * 4 * 2; }
+
+int qb_conv_int8_m4(const qb_conv_int8 *a) {
+  int32_t k = a->fh * a->fw * a->ic, total = a->n * a->oh * a->ow, q, i, oc = a->oc;
+  int16_t *block = (int16_t *)a->scratch;
+  int64_t most = (int64_t)k * 255 * 128, b = 0;
+  int full = a->lo == -128 && a->hi == 127;
+  if (block_bytes(k) > a->scratch_bytes) return 0;
+  for (i = 0; i < oc; i++) {
+    int64_t v = a->bias ? a->bias[i] : 0;
+    v = v < 0 ? -v : v;
+    if (v > b) b = v;
+    if (a->shift[i] >= 0 || a->shift[i] < -22) return 0;
+  }
+  if (most + b >= ((int64_t)1 << 30)) return 0;
+  /* the padding slots of the last group, which gather4 never writes */
+  for (i = k; i < ((k + 3) & ~3); i++) {
+    block[slot4(i, 0)] = 0;
+    block[slot4(i, 1)] = 0;
+    block[slot4(i, 2)] = 0;
+    block[slot4(i, 3)] = 0;
+  }
+  for (q = 0; q < total; q += 4) {
+    int32_t q1 = q + 1 < total ? q + 1 : total - 1, q2 = q + 2 < total ? q + 2 : total - 1, q3 = q + 3 < total ? q + 3 : total - 1;
+    gather4(a, q, block, 0);
+    gather4(a, q1, block, 1);
+    gather4(a, q2, block, 2);
+    gather4(a, q3, block, 3);
+    if (full)
+      block_filters(block, a->w, k, oc, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, 1, a->y + q * oc, a->y + q1 * oc,
+                    a->y + q2 * oc, a->y + q3 * oc);
+    else
+      block_filters(block, a->w, k, oc, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, 0, a->y + q * oc, a->y + q1 * oc,
+                    a->y + q2 * oc, a->y + q3 * oc);
+  }
+  return 1;
+}
+
+#else
+/* ISO C wants at least one declaration in a translation unit. */
+typedef int qb_conv_int8_m4_is_cortex_m4_only;
+#endif
