@@ -191,6 +191,105 @@ static inline __attribute__((always_inline)) void block_filters(const int16_t *b
   }
 }
 
+/*
+ * block_filters() for k a multiple of 4 and the whole int8 range as activation range, in
+ * one assembly block: gcc kept the filter loop's pointers and constants on the stack and
+ * moved them one by one around each dot product (about 70 instructions per filter and
+ * block); here they live in the context below, read and written a few words at a time.
+ * The dot product is a body of eight groups entered at the right group for the remainder,
+ * so a filter of g groups costs 2 * ceil(g / 8) instructions of loop control.
+ */
+typedef struct {
+  const int32_t *mult; /* 0: the next filter's multiplier */
+  const int8_t *shift; /* 4 */
+  int8_t *y;           /* 8: the next filter's output in row 0 */
+  const int32_t *bias; /* 12: the bias after the next filter's (bias_eff: a bias array even when the op has none) */
+  const int16_t *block; /* 16 */
+  int32_t passes;      /* 20: ceil(groups / 8) */
+  uint32_t entry;      /* 24: where the first pass enters the body (Thumb address) */
+  int32_t oc;          /* 28: output row stride */
+  int32_t zc;          /* 32: 2 * zp + 1, see rq4(): 2^(s-1) + (zp << s) = zc << (s - 1) */
+  int8_t *y_end;       /* 36 */
+  const int8_t *w;     /* 40 */
+  uint32_t skip;       /* 44: bytes of the body the first pass skips */
+  int32_t first_bias;  /* 48 */
+} m4_ctx;
+
+/* One group of four taps: 13 instructions, 52 bytes (every one a 32-bit encoding, so the
+ * entry offset is a multiple of the group count). */
+#define QB_G                             \
+  "ldr.w r12, [r1], #4\n\t"              \
+  "ldmia.w r0!, {r8, r9, r10, r11}\n\t"  \
+  "sxtb16 lr, r12\n\t"                   \
+  "sxtb16 r12, r12, ror #8\n\t"          \
+  "smlad r3, r8, lr, r3\n\t"             \
+  "smlad r3, r9, r12, r3\n\t"            \
+  "smlad r4, r10, lr, r4\n\t"            \
+  "smlad r4, r11, r12, r4\n\t"           \
+  "ldmia.w r0!, {r8, r9, r10, r11}\n\t"  \
+  "smlad r5, r8, lr, r5\n\t"             \
+  "smlad r5, r9, r12, r5\n\t"            \
+  "smlad r6, r10, lr, r6\n\t"            \
+  "smlad r6, r11, r12, r6\n\t"
+#define QB_RQ(r)                          \
+  "lsl " r ", " r ", #1\n\t"             \
+  "smmulr " r ", " r ", r12\n\t"         \
+  "add " r ", " r ", " r ", asr #31\n\t" \
+  "add " r ", " r ", r2\n\t"             \
+  "asr " r ", " r ", lr\n\t"             \
+  "ssat " r ", #8, " r "\n\t"
+
+static void block_filters_asm(m4_ctx *c) {
+  __asm__ volatile(
+      "push {r0-r12, lr}\n\t"
+      "mov r7, %[c]\n\t"
+      "adr r12, 2f\n\t"
+      "ldr r0, [r7, #44]\n\t"
+      "add r12, r12, r0\n\t"
+      "orr r12, r12, #1\n\t"
+      "str r12, [r7, #24]\n\t"
+      "ldr r1, [r7, #40]\n\t"
+      "ldr r3, [r7, #48]\n"
+      "1:\n\t"
+      "ldrd r0, r2, [r7, #16]\n\t"
+      "mov r4, r3\n\t"
+      "mov r5, r3\n\t"
+      "mov r6, r3\n\t"
+      "ldr r12, [r7, #24]\n\t"
+      "bx r12\n\t"
+      ".p2align 2\n"
+      "2:\n\t" QB_G QB_G QB_G QB_G QB_G QB_G QB_G QB_G
+      "subs r2, r2, #1\n\t"
+      "bne 2b\n\t"
+      /* requantize the four sums with this filter's constants, store, next filter */
+      "ldm r7, {r8, r9, r10, r11}\n\t"
+      "ldr r12, [r8], #4\n\t"
+      "ldrsb lr, [r9], #1\n\t"
+      "mvn lr, lr\n\t"
+      "ldrd r0, r2, [r7, #28]\n\t"
+      "lsl r2, r2, lr\n\t"
+      "add lr, lr, #1\n\t"
+      QB_RQ("r3") QB_RQ("r4") QB_RQ("r5") QB_RQ("r6")
+      "strb r3, [r10]\n\t"
+      "strb r4, [r10, r0]\n\t"
+      "add r2, r10, r0, lsl #1\n\t"
+      "strb r5, [r2]\n\t"
+      "strb r6, [r2, r0]\n\t"
+      "add r10, r10, #1\n\t"
+      "ldr r0, [r7, #36]\n\t"
+      "cmp r10, r0\n\t"
+      "it ne\n\t"
+      "ldrne r3, [r11], #4\n\t"
+      "stm r7, {r8, r9, r10, r11}\n\t"
+      "bne 1b\n\t"
+      "pop {r0-r12, lr}"
+      :
+      : [c] "r"(c)
+      : "cc", "memory");
+}
+#undef QB_G
+#undef QB_RQ
+
 /* Bytes of the four-row block for k taps. */
 static uint32_t block_bytes(int32_t k) { return (uint32_t)((k + 3) & ~3) * 4 * 2; }
 
@@ -201,7 +300,7 @@ int qb_conv_int8_m4(const qb_conv_int8 *a) {
   int full = a->lo == -128 && a->hi == 127;
   if (block_bytes(k) > a->scratch_bytes) return 0;
   for (i = 0; i < oc; i++) {
-    int64_t v = a->bias ? a->bias[i] : 0;
+    int64_t v = a->bias_eff[i];
     v = v < 0 ? -v : v;
     if (v > b) b = v;
     if (a->shift[i] >= 0 || a->shift[i] < -22) return 0;
@@ -214,6 +313,32 @@ int qb_conv_int8_m4(const qb_conv_int8 *a) {
     block[slot4(i, 2)] = 0;
     block[slot4(i, 3)] = 0;
   }
+  if (full && !(k & 3) && total >= 4) {
+    /* the last block starts at total - 4: pixels computed twice get the same bytes */
+    m4_ctx c;
+    int32_t groups = k >> 2;
+    c.passes = (groups + 7) >> 3;
+    c.skip = (uint32_t)(8 * c.passes - groups) * 52u;
+    c.oc = oc;
+    c.zc = 2 * a->out_zp + 1;
+    c.block = block;
+    for (q = 0; q < total; q += 4) {
+      int32_t q0 = q + 4 <= total ? q : total - 4;
+      gather4(a, q0, block, 0);
+      gather4(a, q0 + 1, block, 1);
+      gather4(a, q0 + 2, block, 2);
+      gather4(a, q0 + 3, block, 3);
+      c.mult = a->mult;
+      c.shift = a->shift;
+      c.y = a->y + q0 * oc;
+      c.y_end = c.y + oc;
+      c.first_bias = a->bias_eff[0];
+      c.bias = a->bias_eff + 1;
+      c.w = a->w;
+      block_filters_asm(&c);
+    }
+    return 1;
+  }
   for (q = 0; q < total; q += 4) {
     int32_t q1 = q + 1 < total ? q + 1 : total - 1, q2 = q + 2 < total ? q + 2 : total - 1, q3 = q + 3 < total ? q + 3 : total - 1;
     gather4(a, q, block, 0);
@@ -221,10 +346,10 @@ int qb_conv_int8_m4(const qb_conv_int8 *a) {
     gather4(a, q2, block, 2);
     gather4(a, q3, block, 3);
     if (full)
-      block_filters(block, a->w, k, oc, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, 1, a->y + q * oc, a->y + q1 * oc,
+      block_filters(block, a->w, k, oc, a->bias_eff, a->mult, a->shift, a->out_zp, a->lo, a->hi, 1, a->y + q * oc, a->y + q1 * oc,
                     a->y + q2 * oc, a->y + q3 * oc);
     else
-      block_filters(block, a->w, k, oc, a->bias, a->mult, a->shift, a->out_zp, a->lo, a->hi, 0, a->y + q * oc, a->y + q1 * oc,
+      block_filters(block, a->w, k, oc, a->bias_eff, a->mult, a->shift, a->out_zp, a->lo, a->hi, 0, a->y + q * oc, a->y + q1 * oc,
                     a->y + q2 * oc, a->y + q3 * oc);
   }
   return 1;

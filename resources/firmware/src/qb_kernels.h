@@ -31,7 +31,7 @@ int qb_nhwc(const qb_tensor *t, int32_t *n, int32_t *h, int32_t *w, int32_t *c);
 typedef struct {
   const int8_t *x, *w;
   const int32_t *bias;     /* NULL when absent (reference kernels) */
-  const int32_t *bias_eff; /* depthwise fast kernel: bias + in_offset * sum(w) per channel */
+  const int32_t *bias_eff; /* depthwise fast kernel: bias + in_offset * sum(w) per channel; conv: the bias, or 0s */
   int8_t *y;
   int32_t n, ih, iw, ic, fh, fw, oh, ow, oc, depth_multiplier;
   int32_t stride_w, stride_h, dil_w, dil_h, pad_w, pad_h;

@@ -86,13 +86,13 @@ static void random_window(qb_conv_int8 *a, int depthwise) {
 
 #if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
 #define M4_KERNELS 1
-static int32_t m4_conv;
+static int32_t m4_conv, m4_asm;
 #endif
 
 /* Returns 1 when the fast kernel ran (and was checked), 0 when it declined the shape. */
 static int conv_case(int depthwise) {
   qb_conv_int8 a;
-  int32_t padding = rnd(0, 1), out_count, shape = rnd(0, 7);
+  int32_t padding = rnd(0, 1), out_count, shape = rnd(0, 7), i;
   uint32_t need;
   random_window(&a, depthwise);
   if (!depthwise && shape == 0) {
@@ -103,6 +103,14 @@ static int conv_case(int depthwise) {
     /* one input channel, as KWS's first layer: windows of whole groups of four taps, and not */
     a.ic = 1;
     a.fw = rnd(0, 1) ? 4 : rnd(1, 5);
+  } else if (!depthwise && shape == 2) {
+    /* windows of whole groups of four taps (the Cortex-M4 kernel's assembly path) */
+    a.ic = 4 * rnd(1, 3);
+  }
+  /* the activation range all of int8, as after a ReLU whose zero point is -128 */
+  if (!depthwise && rnd(0, 1)) {
+    a.lo = -128;
+    a.hi = 127;
   }
   a.oh = qb_out_size(padding, a.ih, a.fh, a.stride_h, a.dil_h);
   a.ow = qb_out_size(padding, a.iw, a.fw, a.stride_w, a.dil_w);
@@ -126,6 +134,8 @@ static int conv_case(int depthwise) {
   /* a scratch area just as large as this op's own need, or one a larger op sized */
   a.scratch_bytes = rnd(0, 3) ? sizeof scratch : need;
   if (depthwise) qb_dwconv_int8_fold_bias(w, a.bias, a.fh * a.fw, a.oc, a.in_offset, bias_eff);
+  else
+    for (i = 0; i < a.oc; i++) bias_eff[i] = a.bias ? bias[i] : 0;
   a.bias_eff = bias_eff;
   out_count = a.n * a.oh * a.ow * a.oc;
   a.y = y_ref;
@@ -145,6 +155,7 @@ static int conv_case(int depthwise) {
     if (qb_conv_int8_m4(&a)) {
       QB_CHECK(same(y_ref, y_fast, out_count));
       m4_conv++;
+      m4_asm += a.lo == -128 && a.hi == 127 && (a.fh * a.fw * a.ic) % 4 == 0 && a.n * a.oh * a.ow >= 4;
     }
   }
 #endif
@@ -233,5 +244,6 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(dw > rounds / 3);
 #if M4_KERNELS
   QB_CHECK(m4_conv > rounds / 6);
+  QB_CHECK(m4_asm > rounds / 30);
 #endif
 }
