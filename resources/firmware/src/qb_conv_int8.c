@@ -652,6 +652,15 @@ void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps
   }
 }
 
+void qb_conv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t k, int32_t oc, int32_t in_offset, int32_t *out) {
+  int32_t c, t;
+  for (c = 0; c < oc; c++) {
+    int32_t s = 0;
+    for (t = 0; t < k; t++) s = WRAP_ADD(s, w[c * k + t]);
+    out[c] = WRAP_ADD(bias ? bias[c] : 0, WRAP_MUL(in_offset, s));
+  }
+}
+
 int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
   const int8_t *tap[QB_DW_MAX_TAPS];
   int64_t *kp = (int64_t *)a->scratch;

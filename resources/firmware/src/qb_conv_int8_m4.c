@@ -7,11 +7,13 @@
  * filter per pass, the four sums share one channel's requantization constants, so they are
  * requantized in registers right after their dot product, with no accumulator array.
  *
- * Exactness is the portable kernels' argument (see qb_conv_int8.c): each row holds
- * x + in_offset as int16 (0 for taps outside the image), so a row's dot product with the
- * filter is the reference's sum over the same taps; the requantization is rq_small()'s
- * SMMULR form, taken only when every sum provably stays within +-2^30 and every shift is
- * negative. Anything else (and blocks that do not fit the arena's scratch area) returns 0
+ * Why it is exact: each row holds the window's raw int8 values as int16, taps outside the
+ * image reading -in_offset, and the sum starts at bias_eff = bias + in_offset * sum(w)
+ * (prepared once, qb_prepare.c). Then bias_eff + sum(x * w) over the whole window is
+ * bias + sum((x + in_offset) * w) over the taps inside the image, the reference's
+ * accumulator, as integers; SMLAD wraps like the reference's int32, and the sum ends
+ * within +-2^30. The requantization is rq_small()'s SMMULR form (qb_conv_int8.c), taken
+ * only when every sum provably stays within +-2^30 and every shift is negative. Anything else (and blocks that do not fit the arena's scratch area) returns 0
  * and the two-pixel kernel of qb_conv_int8.c runs.
  */
 #include "qb_kernels.h"
@@ -39,57 +41,54 @@ static inline int16x2_t sxtb16_ror8(uint32_t v) {
  */
 static inline int32_t slot4(int32_t j, int r) { return (j >> 2) * 16 + 4 * r + ((j & 1) << 1) + ((j >> 1) & 1); }
 
-/* Taps j .. j+n-1 of row r: src[i] + offset, or 0 when src is NULL (outside the image). */
-static void put4(int16_t *block, int r, int32_t j, const int8_t *src, int32_t n, int32_t offset) {
+/* Taps j .. j+n-1 of row r: src[i], or pad when src is NULL (outside the image). */
+static void put4(int16_t *block, int r, int32_t j, const int8_t *src, int32_t n, int32_t pad) {
   int32_t i = 0, g;
   int16_t *o;
   /* single taps up to a group boundary (runs of a channel count not divisible by 4) */
-  for (; i < n && ((j + i) & 3); i++) block[slot4(j + i, r)] = src ? (int16_t)(src[i] + offset) : 0;
+  for (; i < n && ((j + i) & 3); i++) block[slot4(j + i, r)] = (int16_t)(src ? src[i] : pad);
   g = (n - i) >> 2;
   o = block + slot4(j + i, r);
   if (src) {
     const int8_t *sp = src + i;
-    int16x2_t off2 = (int16x2_t)(((uint32_t)offset & 0xFFFFu) * 0x10001u);
     /* a group is one word in, its two int16 pairs out */
     for (; g > 0; g--, sp += 4, o += 16) {
       uint32_t v = load32(sp);
-      uint32_t even = (uint32_t)__sadd16(__sxtb16((int8x4_t)v), off2), odd = (uint32_t)__sadd16(sxtb16_ror8(v), off2);
-      __builtin_memcpy(o, &even, 4);
-      __builtin_memcpy(o + 2, &odd, 4);
+      int16x2_t even = __sxtb16((int8x4_t)v), odd = sxtb16_ror8(v);
+      __asm__("strd %1, %2, [%0]" : : "r"(o), "r"(even), "r"(odd) : "memory");
     }
     i = sp - src;
   } else {
-    uint32_t zero = 0;
-    for (; g > 0; g--, o += 16, i += 4) {
-      __builtin_memcpy(o, &zero, 4);
-      __builtin_memcpy(o + 2, &zero, 4);
-    }
+    uint32_t p2 = ((uint32_t)pad & 0xFFFFu) * 0x10001u;
+    for (; g > 0; g--, o += 16, i += 4) __asm__("strd %1, %1, [%0]" : : "r"(o), "r"(p2) : "memory");
   }
-  for (; i < n; i++) block[slot4(j + i, r)] = src ? (int16_t)(src[i] + offset) : 0;
+  for (; i < n; i++) block[slot4(j + i, r)] = (int16_t)(src ? src[i] : pad);
 }
 
-/* Row r of the block: pixel q's window (q counts pixels over all batches) in filter order. */
+/* Row r of the block: pixel q's window (q counts pixels over all batches) in filter order,
+ * the raw int8 values; taps outside the image hold -in_offset, so that with in_offset *
+ * sum(w) in the bias (bias_eff) they add nothing. */
 static void gather4(const qb_conv_int8 *a, int32_t q, int16_t *block, int r) {
-  int32_t pixels = a->oh * a->ow, b = q / pixels, p = q - b * pixels;
+  int32_t pixels = a->oh * a->ow, b = q / pixels, p = q - b * pixels, pad = -a->in_offset;
   int32_t oy = p / a->ow, ox = p - oy * a->ow, ky, kx, j = 0, run = a->fw * a->ic;
   int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
   for (ky = 0; ky < a->fh; ky++) {
     int32_t yy = y0 + a->dil_h * ky;
     const int8_t *row;
     if (yy < 0 || yy >= a->ih) {
-      put4(block, r, j, 0, run, 0);
+      put4(block, r, j, 0, run, pad);
       j += run;
       continue;
     }
     row = a->x + (b * a->ih + yy) * a->iw * a->ic;
     if (a->dil_w == 1 && x0 >= 0 && x0 + a->fw <= a->iw) {
-      put4(block, r, j, row + x0 * a->ic, run, a->in_offset);
+      put4(block, r, j, row + x0 * a->ic, run, pad);
       j += run;
       continue;
     }
     for (kx = 0; kx < a->fw; kx++, j += a->ic) {
       int32_t xx = x0 + a->dil_w * kx;
-      put4(block, r, j, xx < 0 || xx >= a->iw ? 0 : row + xx * a->ic, a->ic, a->in_offset);
+      put4(block, r, j, xx < 0 || xx >= a->iw ? 0 : row + xx * a->ic, a->ic, pad);
     }
   }
 }
@@ -299,8 +298,9 @@ int qb_conv_int8_m4(const qb_conv_int8 *a) {
   int64_t most = (int64_t)k * 255 * 128, b = 0;
   int full = a->lo == -128 && a->hi == 127;
   if (block_bytes(k) > a->scratch_bytes) return 0;
+  if (!a->bias_eff) return 0;
   for (i = 0; i < oc; i++) {
-    int64_t v = a->bias_eff[i];
+    int64_t v = a->bias ? a->bias[i] : 0;
     v = v < 0 ? -v : v;
     if (v > b) b = v;
     if (a->shift[i] >= 0 || a->shift[i] < -22) return 0;

@@ -31,7 +31,7 @@ int qb_nhwc(const qb_tensor *t, int32_t *n, int32_t *h, int32_t *w, int32_t *c);
 typedef struct {
   const int8_t *x, *w;
   const int32_t *bias;     /* NULL when absent (reference kernels) */
-  const int32_t *bias_eff; /* depthwise fast kernel: bias + in_offset * sum(w) per channel; conv: the bias, or 0s */
+  const int32_t *bias_eff; /* bias + in_offset * sum(w) per channel (depthwise, Cortex-M4 conv); NULL when unknown */
   int8_t *y;
   int32_t n, ih, iw, ic, fh, fw, oh, ow, oc, depth_multiplier;
   int32_t stride_w, stride_h, dil_w, dil_h, pad_w, pad_h;
@@ -62,6 +62,9 @@ uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units);
 /* bias + in_offset * (sum of the channel's filter taps), wrapping: the depthwise fast kernel
  * reads out-of-image taps as the input zero point, so every window sums all taps. */
 void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out);
+/* The same for CONV_2D (filters of k taps, one after another): the Cortex-M4 kernel sums
+ * x * w over whole windows, taps outside the image reading -in_offset. */
+void qb_conv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t k, int32_t oc, int32_t in_offset, int32_t *out);
 
 /* Reference kernels (TFLite's loop order and arithmetic) and faster variants that must
  * produce the same bytes; a fast variant returns 0 for shapes it does not cover. */

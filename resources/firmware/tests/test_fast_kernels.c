@@ -92,7 +92,7 @@ static int32_t m4_conv, m4_asm;
 /* Returns 1 when the fast kernel ran (and was checked), 0 when it declined the shape. */
 static int conv_case(int depthwise) {
   qb_conv_int8 a;
-  int32_t padding = rnd(0, 1), out_count, shape = rnd(0, 7), i;
+  int32_t padding = rnd(0, 1), out_count, shape = rnd(0, 7);
   uint32_t need;
   random_window(&a, depthwise);
   if (!depthwise && shape == 0) {
@@ -135,7 +135,7 @@ static int conv_case(int depthwise) {
   a.scratch_bytes = rnd(0, 3) ? sizeof scratch : need;
   if (depthwise) qb_dwconv_int8_fold_bias(w, a.bias, a.fh * a.fw, a.oc, a.in_offset, bias_eff);
   else
-    for (i = 0; i < a.oc; i++) bias_eff[i] = a.bias ? bias[i] : 0;
+    qb_conv_int8_fold_bias(w, a.bias, a.fh * a.fw * a.ic, a.oc, a.in_offset, bias_eff);
   a.bias_eff = bias_eff;
   out_count = a.n * a.oh * a.ow * a.oc;
   a.y = y_ref;
