@@ -212,6 +212,7 @@ typedef struct {
   const int8_t *w;     /* 40 */
   uint32_t skip;       /* 44: bytes of the body the first pass skips */
   int32_t first_bias;  /* 48 */
+  int32_t wstep;       /* 52: k - 4 * groups, for block_filters_asm_step */
 } m4_ctx;
 
 /* One group of four taps: 13 instructions, 52 bytes (every one a 32-bit encoding, so the
@@ -238,54 +239,59 @@ typedef struct {
   "asr " r ", " r ", lr\n\t"             \
   "ssat " r ", #8, " r "\n\t"
 
-static void block_filters_asm(m4_ctx *c) {
-  __asm__ volatile(
-      "push {r0-r12, lr}\n\t"
-      "mov r7, %[c]\n\t"
-      "adr r12, 2f\n\t"
-      "ldr r0, [r7, #44]\n\t"
-      "add r12, r12, r0\n\t"
-      "orr r12, r12, #1\n\t"
-      "str r12, [r7, #24]\n\t"
-      "ldr r1, [r7, #40]\n\t"
-      "ldr r3, [r7, #48]\n"
-      "1:\n\t"
-      "ldrd r0, r2, [r7, #16]\n\t"
-      "mov r4, r3\n\t"
-      "mov r5, r3\n\t"
-      "mov r6, r3\n\t"
-      "ldr r12, [r7, #24]\n\t"
-      "bx r12\n\t"
-      ".p2align 2\n"
-      "2:\n\t" QB_G QB_G QB_G QB_G QB_G QB_G QB_G QB_G
-      "subs r2, r2, #1\n\t"
-      "bne 2b\n\t"
-      /* requantize the four sums with this filter's constants, store, next filter */
-      "ldm r7, {r8, r9, r10, r11}\n\t"
-      "ldr r12, [r8], #4\n\t"
-      "ldrsb lr, [r9], #1\n\t"
-      "mvn lr, lr\n\t"
-      "ldrd r0, r2, [r7, #28]\n\t"
-      "lsl r2, r2, lr\n\t"
-      "add lr, lr, #1\n\t"
-      QB_RQ("r3") QB_RQ("r4") QB_RQ("r5") QB_RQ("r6")
-      "strb r3, [r10]\n\t"
-      "strb r4, [r10, r0]\n\t"
-      "add r2, r10, r0, lsl #1\n\t"
-      "strb r5, [r2]\n\t"
-      "strb r6, [r2, r0]\n\t"
-      "add r10, r10, #1\n\t"
-      "ldr r0, [r7, #36]\n\t"
-      "cmp r10, r0\n\t"
-      "it ne\n\t"
-      "ldrne r3, [r11], #4\n\t"
-      "stm r7, {r8, r9, r10, r11}\n\t"
-      "bne 1b\n\t"
-      "pop {r0-r12, lr}"
-      :
-      : [c] "r"(c)
-      : "cc", "memory");
+/* One function per window length: whole groups, or with the filter pointer moved back
+ * after each filter over the padding taps of its last group (WSTEP). */
+#define QB_BLOCK_ASM(name, WSTEP) \
+static void name(m4_ctx *c) { \
+  __asm__ volatile( \
+      "push {r0-r12, lr}\n\t" \
+      "mov r7, %[c]\n\t" \
+      "adr r12, 2f\n\t" \
+      "ldr r0, [r7, #44]\n\t" \
+      "add r12, r12, r0\n\t" \
+      "orr r12, r12, #1\n\t" \
+      "str r12, [r7, #24]\n\t" \
+      "ldr r1, [r7, #40]\n\t" \
+      "ldr r3, [r7, #48]\n" \
+      "1:\n\t" \
+      "ldrd r0, r2, [r7, #16]\n\t" \
+      "mov r4, r3\n\t" \
+      "mov r5, r3\n\t" \
+      "mov r6, r3\n\t" \
+      "ldr r12, [r7, #24]\n\t" \
+      "bx r12\n\t" \
+      ".p2align 2\n" \
+      "2:\n\t" QB_G QB_G QB_G QB_G QB_G QB_G QB_G QB_G \
+      "subs r2, r2, #1\n\t" \
+      "bne 2b\n\t" \
+      WSTEP "ldm r7, {r8, r9, r10, r11}\n\t" \
+      "ldr r12, [r8], #4\n\t" \
+      "ldrsb lr, [r9], #1\n\t" \
+      "mvn lr, lr\n\t" \
+      "ldrd r0, r2, [r7, #28]\n\t" \
+      "lsl r2, r2, lr\n\t" \
+      "add lr, lr, #1\n\t" \
+      QB_RQ("r3") QB_RQ("r4") QB_RQ("r5") QB_RQ("r6") \
+      "strb r3, [r10]\n\t" \
+      "strb r4, [r10, r0]\n\t" \
+      "add r2, r10, r0, lsl #1\n\t" \
+      "strb r5, [r2]\n\t" \
+      "strb r6, [r2, r0]\n\t" \
+      "add r10, r10, #1\n\t" \
+      "ldr r0, [r7, #36]\n\t" \
+      "cmp r10, r0\n\t" \
+      "it ne\n\t" \
+      "ldrne r3, [r11], #4\n\t" \
+      "stm r7, {r8, r9, r10, r11}\n\t" \
+      "bne 1b\n\t" \
+      "pop {r0-r12, lr}" \
+      : \
+      : [c] "r"(c) \
+      : "cc", "memory"); \
 }
+QB_BLOCK_ASM(block_filters_asm, "")
+QB_BLOCK_ASM(block_filters_asm_step, "ldr r0, [r7, #52]\n\tadd r1, r1, r0\n\t")
+#undef QB_BLOCK_ASM
 #undef QB_G
 #undef QB_RQ
 
@@ -313,10 +319,17 @@ int qb_conv_int8_m4(const qb_conv_int8 *a) {
     block[slot4(i, 2)] = 0;
     block[slot4(i, 3)] = 0;
   }
-  if (full && !(k & 3) && total >= 4) {
+  if (full && total >= 4 && block_bytes(k) + ((k + 3) & ~3) <= a->scratch_bytes) {
     /* the last block starts at total - 4: pixels computed twice get the same bytes */
     m4_ctx c;
-    int32_t groups = k >> 2;
+    int32_t groups = (k + 3) >> 2;
+    int8_t *last = (int8_t *)block + block_bytes(k);
+    if (k & 3) {
+      /* the last filter's last group would read past the weights: it runs from a copy
+       * padded with zeros (the block's padding taps are 0 as well) */
+      for (i = 0; i < ((k + 3) & ~3); i++) last[i] = i < k ? a->w[(oc - 1) * k + i] : 0;
+    }
+    c.wstep = k - 4 * groups;
     c.passes = (groups + 7) >> 3;
     c.skip = (uint32_t)(8 * c.passes - groups) * 52u;
     c.oc = oc;
@@ -335,7 +348,19 @@ int qb_conv_int8_m4(const qb_conv_int8 *a) {
       c.first_bias = a->bias_eff[0];
       c.bias = a->bias_eff + 1;
       c.w = a->w;
-      block_filters_asm(&c);
+      if (!(k & 3)) {
+        block_filters_asm(&c);
+        continue;
+      }
+      if (oc > 1) {
+        c.y_end = c.y + oc - 1;
+        block_filters_asm_step(&c);
+      }
+      /* mult, shift and y have moved on to the last filter */
+      c.y_end = a->y + q0 * oc + oc;
+      c.first_bias = a->bias_eff[oc - 1];
+      c.w = last;
+      block_filters_asm_step(&c);
     }
     return 1;
   }

@@ -86,7 +86,7 @@ static void random_window(qb_conv_int8 *a, int depthwise) {
 
 #if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
 #define M4_KERNELS 1
-static int32_t m4_conv, m4_asm;
+static int32_t m4_conv, m4_asm, m4_step;
 #endif
 
 /* Returns 1 when the fast kernel ran (and was checked), 0 when it declined the shape. */
@@ -155,7 +155,11 @@ static int conv_case(int depthwise) {
     if (qb_conv_int8_m4(&a)) {
       QB_CHECK(same(y_ref, y_fast, out_count));
       m4_conv++;
-      m4_asm += a.lo == -128 && a.hi == 127 && (a.fh * a.fw * a.ic) % 4 == 0 && a.n * a.oh * a.ow >= 4;
+      if (a.lo == -128 && a.hi == 127 && a.n * a.oh * a.ow >= 4 && a.scratch_bytes == sizeof scratch) {
+        /* the assembly paths: windows of whole groups of four taps, and not */
+        m4_asm += (a.fh * a.fw * a.ic) % 4 == 0;
+        m4_step += (a.fh * a.fw * a.ic) % 4 != 0;
+      }
     }
   }
 #endif
@@ -245,5 +249,6 @@ void qb_fast_kernel_cases(int32_t rounds) {
 #if M4_KERNELS
   QB_CHECK(m4_conv > rounds / 6);
   QB_CHECK(m4_asm > rounds / 30);
+  QB_CHECK(m4_step > rounds / 30);
 #endif
 }
