@@ -815,6 +815,9 @@ void qb_add_int8_fast(const qb_add_int8 *a) {
     qb_add_int8_ref(a);
     return;
   }
+#if QB_DSP
+  if (qb_add_int8_m4(a)) return;
+#endif
   if (a->s1 <= 0 && a->s2 <= 0 && a->so < 0) {
     add_no_left(a);
     return;

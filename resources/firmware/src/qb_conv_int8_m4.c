@@ -141,11 +141,12 @@ static inline __attribute__((always_inline)) void dot_4x1(const int16_t *x, cons
  * |r| < 2^30, so adding the rounding constant and the zero point before the shift cannot
  * overflow while |zp << s| <= 2^29 (s <= 22, checked per call).
  */
-static inline int32_t rq4(int32_t acc, int32_t m, int32_t s, int32_t cz) {
+static inline int32_t rq4_doubled(int32_t acc2, int32_t m, int32_t s, int32_t cz) {
   int32_t r;
-  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"((int32_t)((uint32_t)acc << 1)), "r"(m));
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(acc2), "r"(m));
   return (r + (r >> 31) + cz) >> s;
 }
+static inline int32_t rq4(int32_t acc, int32_t m, int32_t s, int32_t cz) { return rq4_doubled((int32_t)((uint32_t)acc << 1), m, s, cz); }
 
 /* One block of four rows against every filter; y0..y3 are the rows' outputs (a repeated
  * pixel for a short last block, written twice with the same bytes). With `full` the
@@ -377,6 +378,72 @@ int qb_conv_int8_m4(const qb_conv_int8 *a) {
       block_filters(block, a->w, k, oc, a->bias_eff, a->mult, a->shift, a->out_zp, a->lo, a->hi, 0, a->y + q * oc, a->y + q1 * oc,
                     a->y + q2 * oc, a->y + q3 * oc);
   }
+  return 1;
+}
+
+/* ---- same-shape ADD / SUB ---------------------------------------------------------- */
+
+/* qb_mbqm((v + offset) << 20, m, shift) for shift <= 0, as qb_conv_int8.c's scale_no_left():
+ * for shift < 0 the two roundings folded into one 64-bit sum (rq_right() there). */
+static int32_t scale_operand(int32_t v, int32_t m, int32_t shift) {
+  int32_t x = (int32_t)((uint32_t)v << 20), sh;
+  int64_t k, p;
+  if (shift == 0) return (int32_t)(((int64_t)x * m + (1 << 30)) >> 31);
+  sh = -shift - 1;
+  k = shift == -1 ? (int64_t)0xC0000000u : (int64_t)(((uint64_t)(1u << (-shift - 2)) << 32) | 0x40000000u);
+  p = k + (int64_t)x * m - (int64_t)((uint32_t)x & 0x80000000u);
+  return (int32_t)(p >> 32) >> sh;
+}
+
+/*
+ * Each operand's 256 rescaled values are tabulated (doubled, for SMMULR), then an element
+ * is two loads from the tables, their sum and rq4()'s requantization: 12 instructions,
+ * four elements per pass. The sums stay within +-2^29 (each rescaled operand is at most
+ * 255 << 20 times a multiplier below 1), so SMMULR's form applies to every output; the
+ * output shift must be -22 to -1 (the zero point is added before the shift, as in rq4())
+ * and the activation range all of int8. Other cases return 0.
+ */
+int qb_add_int8_m4(const qb_add_int8 *a) {
+  int32_t *ta, *tb, v, s = -a->so, n4 = a->n & ~3, i;
+  int32_t cz;
+  if (!a->table || a->s1 > 0 || a->s2 > 0 || a->so > -1 || a->so < -22 || a->m1 < 0 || a->m2 < 0 || a->mo < 0) return 0;
+  if (a->lo != -128 || a->hi != 127) return 0;
+  ta = a->table + 128;
+  tb = a->table + 384;
+  for (v = -128; v < 128; v++) {
+    int32_t sb = scale_operand(v + a->b_offset, a->m2, a->s2);
+    ta[v] = 2 * scale_operand(v + a->a_offset, a->m1, a->s1);
+    tb[v] = 2 * (a->sub ? -sb : sb);
+  }
+  cz = (1 << (s - 1)) + (int32_t)((uint32_t)a->out_zp << s);
+  if (n4) {
+    const int8_t *x = a->a, *z = a->b, *end = a->a + n4;
+    int8_t *y = a->y;
+    uint32_t xv, zv, t, u;
+#define QB_E(ror)                              \
+  "sxtb %[t], %[xv]" ror "\n\t"               \
+  "sxtb %[u], %[zv]" ror "\n\t"               \
+  "ldr %[t], [%[ta], %[t], lsl #2]\n\t"      \
+  "ldr %[u], [%[tb], %[u], lsl #2]\n\t"      \
+  "add %[t], %[t], %[u]\n\t"                 \
+  "smmulr %[t], %[t], %[m]\n\t"              \
+  "add %[t], %[t], %[t], asr #31\n\t"        \
+  "add %[t], %[t], %[cz]\n\t"                \
+  "asr %[t], %[t], %[s]\n\t"                 \
+  "ssat %[t], #8, %[t]\n\t"                  \
+  "strb %[t], [%[y]], #1\n\t"
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[xv], [%[x]], #4\n\t"
+        "ldr %[zv], [%[z]], #4\n\t" QB_E("") QB_E(", ror #8") QB_E(", ror #16") QB_E(", ror #24")
+        "cmp %[x], %[end]\n\t"
+        "bne 1b"
+        : [x] "+r"(x), [z] "+r"(z), [y] "+r"(y), [xv] "=&r"(xv), [zv] "=&r"(zv), [t] "=&r"(t), [u] "=&r"(u)
+        : [end] "r"(end), [ta] "r"(ta), [tb] "r"(tb), [m] "r"(a->mo), [cz] "r"(cz), [s] "r"(s)
+        : "cc", "memory");
+#undef QB_E
+  }
+  for (i = n4; i < a->n; i++) a->y[i] = (int8_t)__ssat(rq4_doubled(ta[a->a[i]] + tb[a->b[i]], a->mo, s, cz), 8);
   return 1;
 }
 

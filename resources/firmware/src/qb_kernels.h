@@ -87,6 +87,8 @@ typedef struct {
 #define QB_ADD_TABLE_BYTES 2048u
 void qb_add_int8_ref(const qb_add_int8 *a);
 void qb_add_int8_fast(const qb_add_int8 *a);
+/* The Cortex-M4 ADD/SUB loop (qb_conv_int8_m4.c, DSP builds only); 0 when it declines. */
+int qb_add_int8_m4(const qb_add_int8 *a);
 
 qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op);
 qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op);

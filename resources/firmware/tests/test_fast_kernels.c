@@ -86,7 +86,7 @@ static void random_window(qb_conv_int8 *a, int depthwise) {
 
 #if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
 #define M4_KERNELS 1
-static int32_t m4_conv, m4_asm, m4_step;
+static int32_t m4_conv, m4_asm, m4_step, m4_add;
 #endif
 
 /* Returns 1 when the fast kernel ran (and was checked), 0 when it declined the shape. */
@@ -211,6 +211,11 @@ static void add_case(void) {
   a.lo = rnd(-128, 0);
   a.hi = rnd(0, 127);
   a.sub = rnd(0, 1);
+  /* the activation range all of int8 (a residual ADD without ReLU, or one with zero point -128) */
+  if (rnd(0, 1)) {
+    a.lo = -128;
+    a.hi = 127;
+  }
   qb_quantize_multiplier(sa / twice_max, &a.m1, &s);
   a.s1 = s;
   qb_quantize_multiplier(sb / twice_max, &a.m2, &s);
@@ -235,6 +240,14 @@ static void add_case(void) {
   poison(y_fast, a.n);
   qb_add_int8_fast(&a);
   QB_CHECK(same(y_ref, y_fast, a.n));
+#if M4_KERNELS
+  /* the Cortex-M4 loop itself, when it takes these constants */
+  poison(y_fast, a.n);
+  if (qb_add_int8_m4(&a)) {
+    QB_CHECK(same(y_ref, y_fast, a.n));
+    m4_add++;
+  }
+#endif
 }
 
 void qb_fast_kernel_cases(int32_t rounds) {
@@ -250,5 +263,6 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(m4_conv > rounds / 6);
   QB_CHECK(m4_asm > rounds / 30);
   QB_CHECK(m4_step > rounds / 30);
+  QB_CHECK(m4_add > rounds / 10);
 #endif
 }
