@@ -621,6 +621,9 @@ int qb_fc_int8_fast(const qb_fc_int8 *a) {
   int small = 0;
 #endif
   if (a->w_offset != 0) return 0;
+#if QB_DSP
+  if (qb_fc_int8_m4(a)) return 1;
+#endif
   for (b = 0; b < a->batches; b += 2) {
     int rows = b + 1 < a->batches ? 2 : 1;
     put(block, rows, 0, a->depth, 0, a->x + b * a->depth, a->depth, a->in_offset);

@@ -76,6 +76,8 @@ void qb_dwconv_int8_ref(const qb_conv_int8 *a);
 int qb_dwconv_int8_fast(const qb_conv_int8 *a);
 void qb_fc_int8_ref(const qb_fc_int8 *a);
 int qb_fc_int8_fast(const qb_fc_int8 *a);
+/* The Cortex-M4 FULLY_CONNECTED kernel (qb_conv_int8_m4.c, DSP builds only); 0 when it declines. */
+int qb_fc_int8_m4(const qb_fc_int8 *a);
 /* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */
 typedef struct {
   const int8_t *a, *b;

@@ -86,7 +86,7 @@ static void random_window(qb_conv_int8 *a, int depthwise) {
 
 #if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
 #define M4_KERNELS 1
-static int32_t m4_conv, m4_asm, m4_step, m4_add;
+static int32_t m4_conv, m4_asm, m4_step, m4_add, m4_fc;
 #endif
 
 /* Returns 1 when the fast kernel ran (and was checked), 0 when it declined the shape. */
@@ -170,7 +170,7 @@ static void fc_case(void) {
   qb_fc_int8 a;
   a.batches = rnd(1, 3);
   a.units = rnd(1, 60);
-  a.depth = rnd(1, 90);
+  a.depth = rnd(0, 1) ? 4 * rnd(1, 22) : rnd(1, 90);
   a.in_offset = rnd(-127, 128);
   a.w_offset = 0;
   a.out_zp = rnd(-128, 127);
@@ -178,7 +178,14 @@ static void fc_case(void) {
   a.hi = rnd(0, 127);
   fill(x, a.batches * a.depth);
   fill(w, a.units * a.depth);
-  random_requant(a.units);
+  if (rnd(0, 1))
+    real_requant(a.units, a.depth);
+  else
+    random_requant(a.units);
+  if (rnd(0, 2) == 0) {
+    a.lo = -128;
+    a.hi = 127;
+  }
   a.x = x;
   a.w = w;
   a.bias = rnd(0, 3) ? bias : 0;
@@ -192,6 +199,13 @@ static void fc_case(void) {
   poison(y_fast, a.batches * a.units);
   QB_CHECK(qb_fc_int8_fast(&a));
   QB_CHECK(same(y_ref, y_fast, a.batches * a.units));
+#if M4_KERNELS
+  poison(y_fast, a.batches * a.units);
+  if (qb_fc_int8_m4(&a)) {
+    QB_CHECK(same(y_ref, y_fast, a.batches * a.units));
+    m4_fc++;
+  }
+#endif
 }
 
 /* Multipliers as the ADD kernel derives them from random scales. */
@@ -264,5 +278,6 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(m4_asm > rounds / 30);
   QB_CHECK(m4_step > rounds / 30);
   QB_CHECK(m4_add > rounds / 10);
+  QB_CHECK(m4_fc > rounds / 10);
 #endif
 }
