@@ -93,6 +93,54 @@ static void gather4(const qb_conv_int8 *a, int32_t q, int16_t *block, int r) {
   }
 }
 
+/* n bytes from src (NULL: n copies of pad) to dst, a word at a time where it can (the
+ * Cortex-M4 loads and stores words at any address). */
+static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n, int32_t pad) {
+  int32_t i = 0;
+  if (src) {
+    for (; i + 4 <= n; i += 4) {
+      uint32_t v = load32(src + i);
+      __builtin_memcpy(dst + i, &v, 4);
+    }
+    for (; i < n; i++) dst[i] = src[i];
+  } else {
+    uint32_t v = ((uint32_t)pad & 0xFFu) * 0x01010101u;
+    for (; i + 4 <= n; i += 4) __builtin_memcpy(dst + i, &v, 4);
+    for (; i < n; i++) dst[i] = (int8_t)pad;
+  }
+}
+
+/*
+ * gather4() for channel counts not divisible by 4, whose runs start and end inside groups
+ * (each such tap was placed on its own): the window's bytes are first copied in order to
+ * st, a word at a time, then widened a group at a time.
+ */
+static void gather4_staged(const qb_conv_int8 *a, int32_t q, int16_t *block, int r, int8_t *st) {
+  int32_t pixels = a->oh * a->ow, b = q / pixels, p = q - b * pixels, pad = -a->in_offset;
+  int32_t oy = p / a->ow, ox = p - oy * a->ow, ky, kx, j = 0, run = a->fw * a->ic;
+  int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
+  for (ky = 0; ky < a->fh; ky++) {
+    int32_t yy = y0 + a->dil_h * ky;
+    const int8_t *row;
+    if (yy < 0 || yy >= a->ih) {
+      copy_bytes(st + j, 0, run, pad);
+      j += run;
+      continue;
+    }
+    row = a->x + (b * a->ih + yy) * a->iw * a->ic;
+    if (a->dil_w == 1 && x0 >= 0 && x0 + a->fw <= a->iw) {
+      copy_bytes(st + j, row + x0 * a->ic, run, pad);
+      j += run;
+      continue;
+    }
+    for (kx = 0; kx < a->fw; kx++, j += a->ic) {
+      int32_t xx = x0 + a->dil_w * kx;
+      copy_bytes(st + j, xx < 0 || xx >= a->iw ? 0 : row + xx * a->ic, a->ic, pad);
+    }
+  }
+  put4(block, r, 0, st, j, pad);
+}
+
 /* Adds the four rows' dot products with filter w over `groups` groups of four taps to
  * s[0..3]. */
 static inline __attribute__((always_inline)) void dot_4x1(const int16_t *x, const int8_t *w, int32_t groups, int32_t *s0,
@@ -336,12 +384,22 @@ int qb_conv_int8_m4(const qb_conv_int8 *a) {
     c.oc = oc;
     c.zc = 2 * a->out_zp + 1;
     c.block = block;
+    /* after the block and the padded filter copy, room for a staged window */
+    int8_t *st = last + ((k + 3) & ~3);
+    int staged = (a->ic & 3) && block_bytes(k) + 2u * (uint32_t)((k + 3) & ~3) <= a->scratch_bytes;
     for (q = 0; q < total; q += 4) {
       int32_t q0 = q + 4 <= total ? q : total - 4;
-      gather4(a, q0, block, 0);
-      gather4(a, q0 + 1, block, 1);
-      gather4(a, q0 + 2, block, 2);
-      gather4(a, q0 + 3, block, 3);
+      if (staged) {
+        gather4_staged(a, q0, block, 0, st);
+        gather4_staged(a, q0 + 1, block, 1, st);
+        gather4_staged(a, q0 + 2, block, 2, st);
+        gather4_staged(a, q0 + 3, block, 3, st);
+      } else {
+        gather4(a, q0, block, 0);
+        gather4(a, q0 + 1, block, 1);
+        gather4(a, q0 + 2, block, 2);
+        gather4(a, q0 + 3, block, 3);
+      }
       c.mult = a->mult;
       c.shift = a->shift;
       c.y = a->y + q0 * oc;
