@@ -307,8 +307,7 @@ static void name(m4_ctx *c) { \
       "mov r4, r3\n\t" \
       "mov r5, r3\n\t" \
       "mov r6, r3\n\t" \
-      "ldr r12, [r7, #24]\n\t" \
-      "bx r12\n\t" \
+      "ldr pc, [r7, #24]\n\t" \
       ".p2align 2\n" \
       "2:\n\t" QB_G QB_G QB_G QB_G QB_G QB_G QB_G QB_G \
       "subs r2, r2, #1\n\t" \
