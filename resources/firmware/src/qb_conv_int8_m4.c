@@ -141,6 +141,42 @@ static void gather4_staged(const qb_conv_int8 *a, int32_t q, int16_t *block, int
   put4(block, r, 0, st, j, pad);
 }
 
+/* put4() of the part of taps j .. j+n-1 that falls in the chunk [j0, j1), at j - j0. */
+static inline void put4_clip(int16_t *block, int r, int32_t j, const int8_t *src, int32_t n, int32_t pad, int32_t j0, int32_t j1) {
+  int32_t s0 = j > j0 ? j : j0, e = j + n < j1 ? j + n : j1;
+  if (s0 < e) put4(block, r, s0 - j0, src ? src + (s0 - j) : 0, e - s0, pad);
+}
+
+/* gather4() of taps j0 .. j1-1 of the window only. */
+static void gather4_chunk(const qb_conv_int8 *a, int32_t q, int16_t *block, int r, int32_t j0, int32_t j1) {
+  int32_t pixels = a->oh * a->ow, b = q / pixels, p = q - b * pixels, pad = -a->in_offset;
+  int32_t oy = p / a->ow, ox = p - oy * a->ow, ky, kx, j = 0, run = a->fw * a->ic;
+  int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
+  for (ky = 0; ky < a->fh && j < j1; ky++) {
+    int32_t yy = y0 + a->dil_h * ky;
+    const int8_t *row;
+    if (j + run <= j0) {
+      j += run;
+      continue;
+    }
+    if (yy < 0 || yy >= a->ih) {
+      put4_clip(block, r, j, 0, run, pad, j0, j1);
+      j += run;
+      continue;
+    }
+    row = a->x + (b * a->ih + yy) * a->iw * a->ic;
+    if (a->dil_w == 1 && x0 >= 0 && x0 + a->fw <= a->iw) {
+      put4_clip(block, r, j, row + x0 * a->ic, run, pad, j0, j1);
+      j += run;
+      continue;
+    }
+    for (kx = 0; kx < a->fw; kx++, j += a->ic) {
+      int32_t xx = x0 + a->dil_w * kx;
+      put4_clip(block, r, j, xx < 0 || xx >= a->iw ? 0 : row + xx * a->ic, a->ic, pad, j0, j1);
+    }
+  }
+}
+
 /* Adds the four rows' dot products with filter w over `groups` groups of four taps to
  * s[0..3]. */
 static inline __attribute__((always_inline)) void dot_4x1(const int16_t *x, const int8_t *w, int32_t groups, int32_t *s0,
@@ -262,6 +298,7 @@ typedef struct {
   uint32_t skip;       /* 44: bytes of the body the first pass skips */
   int32_t first_bias;  /* 48 */
   int32_t wstep;       /* 52: k - 4 * groups, for block_filters_asm_step */
+  int32_t *part;       /* 56: chunked windows: the next filter's four partial sums */
 } m4_ctx;
 
 /* One group of four taps: 13 instructions, 52 bytes (every one a 32-bit encoding, so the
@@ -290,7 +327,7 @@ typedef struct {
 
 /* One function per window length: whole groups, or with the filter pointer moved back
  * after each filter over the padding taps of its last group (WSTEP). */
-#define QB_BLOCK_ASM(name, WSTEP) \
+#define QB_BLOCK_ASM(name, WSTEP, INIT, END) \
 static void name(m4_ctx *c) { \
   __asm__ volatile( \
       "push {r0-r12, lr}\n\t" \
@@ -304,15 +341,13 @@ static void name(m4_ctx *c) { \
       "ldr r3, [r7, #48]\n" \
       "1:\n\t" \
       "ldrd r0, r2, [r7, #16]\n\t" \
-      "mov r4, r3\n\t" \
-      "mov r5, r3\n\t" \
-      "mov r6, r3\n\t" \
+      INIT \
       "ldr pc, [r7, #24]\n\t" \
       ".p2align 2\n" \
       "2:\n\t" QB_G QB_G QB_G QB_G QB_G QB_G QB_G QB_G \
       "subs r2, r2, #1\n\t" \
       "bne 2b\n\t" \
-      WSTEP "ldm r7, {r8, r9, r10, r11}\n\t" \
+      WSTEP END "ldm r7, {r8, r9, r10, r11}\n\t" \
       "ldr r12, [r8], #4\n\t" \
       "ldrsb lr, [r9], #1\n\t" \
       "mvn lr, lr\n\t" \
@@ -337,9 +372,58 @@ static void name(m4_ctx *c) { \
       : [c] "r"(c) \
       : "cc", "memory"); \
 }
-QB_BLOCK_ASM(block_filters_asm, "")
-QB_BLOCK_ASM(block_filters_asm_step, "ldr r0, [r7, #52]\n\tadd r1, r1, r0\n\t")
+#define QB_STEP "ldr r0, [r7, #52]\n\tadd r1, r1, r0\n\t"
+#define QB_FROM_BIAS "mov r4, r3\n\tmov r5, r3\n\tmov r6, r3\n\t"
+#define QB_FROM_PART "ldr r8, [r7, #56]\n\tldm r8, {r3, r4, r5, r6}\n\t"
+#define QB_PART_NEXT "ldr r0, [r7, #56]\n\tadd r0, r0, #16\n\tstr r0, [r7, #56]\n\t"
+QB_BLOCK_ASM(block_filters_asm, "", QB_FROM_BIAS, "")
+QB_BLOCK_ASM(block_filters_asm_step, QB_STEP, QB_FROM_BIAS, "")
+/* the last chunk of a window too long for the scratch area: from the partial sums */
+QB_BLOCK_ASM(block_filters_asm_last, QB_STEP, QB_FROM_PART, QB_PART_NEXT)
 #undef QB_BLOCK_ASM
+
+/* The other chunks: the four sums stored as partial sums instead of requantized; y only
+ * counts the filters. */
+#define QB_CHUNK_ASM(name, INIT)                \
+  static void name(m4_ctx *c) {                 \
+    __asm__ volatile("push {r0-r12, lr}\n\t"   \
+                     "mov r7, %[c]\n\t"         \
+                     "adr r12, 2f\n\t"          \
+                     "ldr r0, [r7, #44]\n\t"    \
+                     "add r12, r12, r0\n\t"     \
+                     "orr r12, r12, #1\n\t"     \
+                     "str r12, [r7, #24]\n\t"   \
+                     "ldr r1, [r7, #40]\n\t"    \
+                     "ldr r3, [r7, #48]\n"       \
+                     "1:\n\t"                   \
+                     "ldrd r0, r2, [r7, #16]\n\t" INIT "ldr pc, [r7, #24]\n\t" \
+                     ".p2align 2\n"              \
+                     "2:\n\t" QB_G QB_G QB_G QB_G QB_G QB_G QB_G QB_G \
+                     "subs r2, r2, #1\n\t"      \
+                     "bne 2b\n\t" QB_STEP       \
+                     "ldr r8, [r7, #56]\n\t"    \
+                     "stm r8!, {r3, r4, r5, r6}\n\t" \
+                     "str r8, [r7, #56]\n\t"    \
+                     "ldrd r10, r11, [r7, #8]\n\t" \
+                     "add r10, r10, #1\n\t"     \
+                     "ldr r0, [r7, #36]\n\t"    \
+                     "cmp r10, r0\n\t"          \
+                     "it ne\n\t"                \
+                     "ldrne r3, [r11], #4\n\t"  \
+                     "strd r10, r11, [r7, #8]\n\t" \
+                     "bne 1b\n\t"               \
+                     "pop {r0-r12, lr}"          \
+                     :                           \
+                     : [c] "r"(c)                \
+                     : "cc", "memory");          \
+  }
+QB_CHUNK_ASM(block_filters_asm_first, QB_FROM_BIAS)
+QB_CHUNK_ASM(block_filters_asm_middle, QB_FROM_PART)
+#undef QB_CHUNK_ASM
+#undef QB_STEP
+#undef QB_FROM_BIAS
+#undef QB_FROM_PART
+#undef QB_PART_NEXT
 #undef QB_G
 #undef QB_RQ
 
@@ -351,7 +435,10 @@ int qb_conv_int8_m4(const qb_conv_int8 *a) {
   int16_t *block = (int16_t *)a->scratch;
   int64_t most = (int64_t)k * 255 * 128, b = 0;
   int full = a->lo == -128 && a->hi == 127;
-  if (block_bytes(k) > a->scratch_bytes) return 0;
+  /* chunked windows: taps of as many whole groups as fit beside 4 * oc partial sums */
+  int32_t chunk = a->scratch_bytes > 16u * (uint32_t)oc ? (int32_t)((a->scratch_bytes - 16u * (uint32_t)oc) / 32u) * 4 : 0;
+  int chunked = block_bytes(k) > a->scratch_bytes && full && total >= 4 && !(k & 3) && chunk >= 32;
+  if (block_bytes(k) > a->scratch_bytes && !chunked) return 0;
   if (!a->bias_eff) return 0;
   for (i = 0; i < oc; i++) {
     int64_t v = a->bias ? a->bias[i] : 0;
@@ -360,6 +447,38 @@ int qb_conv_int8_m4(const qb_conv_int8 *a) {
     if (a->shift[i] >= 0 || a->shift[i] < -22) return 0;
   }
   if (most + b >= ((int64_t)1 << 30)) return 0;
+  if (chunked) {
+    m4_ctx c;
+    int32_t *part = (int32_t *)(void *)((int8_t *)block + block_bytes(chunk)), j0, r;
+    c.oc = oc;
+    c.zc = 2 * a->out_zp + 1;
+    c.block = block;
+    for (q = 0; q < total; q += 4) {
+      int32_t q0 = q + 4 <= total ? q : total - 4;
+      for (j0 = 0; j0 < k; j0 += chunk) {
+        int32_t len = k - j0 < chunk ? k - j0 : chunk, groups = len >> 2;
+        for (r = 0; r < 4; r++) gather4_chunk(a, q0 + r, block, r, j0, j0 + len);
+        c.passes = (groups + 7) >> 3;
+        c.skip = (uint32_t)(8 * c.passes - groups) * 52u;
+        c.wstep = k - len;
+        c.mult = a->mult;
+        c.shift = a->shift;
+        c.y = a->y + q0 * oc;
+        c.y_end = c.y + oc;
+        c.first_bias = a->bias_eff[0];
+        c.bias = a->bias_eff + 1;
+        c.w = a->w + j0;
+        c.part = part;
+        if (j0 == 0)
+          block_filters_asm_first(&c);
+        else if (j0 + len < k)
+          block_filters_asm_middle(&c);
+        else
+          block_filters_asm_last(&c);
+      }
+    }
+    return 1;
+  }
   /* the padding slots of the last group, which gather4 never writes */
   for (i = k; i < ((k + 3) & ~3); i++) {
     block[slot4(i, 0)] = 0;
@@ -367,7 +486,8 @@ int qb_conv_int8_m4(const qb_conv_int8 *a) {
     block[slot4(i, 2)] = 0;
     block[slot4(i, 3)] = 0;
   }
-  if (full && total >= 4 && block_bytes(k) + ((k + 3) & ~3) <= a->scratch_bytes) {
+  /* the padded copy of the last filter is needed only when groups are not whole */
+  if (full && total >= 4 && block_bytes(k) + (k & 3 ? (uint32_t)((k + 3) & ~3) : 0u) <= a->scratch_bytes) {
     /* the last block starts at total - 4: pixels computed twice get the same bytes */
     m4_ctx c;
     int32_t groups = (k + 3) >> 2;

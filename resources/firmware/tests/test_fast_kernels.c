@@ -86,7 +86,7 @@ static void random_window(qb_conv_int8 *a, int depthwise) {
 
 #if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
 #define M4_KERNELS 1
-static int32_t m4_conv, m4_asm, m4_step, m4_add, m4_fc;
+static int32_t m4_conv, m4_asm, m4_step, m4_add, m4_fc, m4_chunked;
 #endif
 
 /* Returns 1 when the fast kernel ran (and was checked), 0 when it declined the shape. */
@@ -106,9 +106,16 @@ static int conv_case(int depthwise) {
   } else if (!depthwise && shape == 2) {
     /* windows of whole groups of four taps (the Cortex-M4 kernel's assembly path) */
     a.ic = 4 * rnd(1, 3);
+  } else if (!depthwise && shape == 3) {
+    /* windows long against the channel count: with the scratch area this op's own size,
+     * the Cortex-M4 kernel's block does not fit and it goes a chunk of taps at a time */
+    a.ic = 4 * rnd(1, 3);
+    a.fh = rnd(3, 5);
+    a.fw = rnd(3, 5);
+    a.oc = rnd(1, 12);
   }
   /* the activation range all of int8, as after a ReLU whose zero point is -128 */
-  if (!depthwise && rnd(0, 1)) {
+  if (!depthwise && (rnd(0, 1) || shape == 3)) {
     a.lo = -128;
     a.hi = 127;
   }
@@ -132,7 +139,7 @@ static int conv_case(int depthwise) {
   need = depthwise ? qb_dwconv_int8_scratch(a.ic) : qb_conv_int8_scratch(a.fh, a.fw, a.ic, a.oc);
   QB_CHECK(need > 0 && need <= sizeof scratch);
   /* a scratch area just as large as this op's own need, or one a larger op sized */
-  a.scratch_bytes = rnd(0, 3) ? sizeof scratch : need;
+  a.scratch_bytes = rnd(0, 3) && shape != 3 ? sizeof scratch : need;
   if (depthwise) qb_dwconv_int8_fold_bias(w, a.bias, a.fh * a.fw, a.oc, a.in_offset, bias_eff);
   else
     qb_conv_int8_fold_bias(w, a.bias, a.fh * a.fw * a.ic, a.oc, a.in_offset, bias_eff);
@@ -155,6 +162,9 @@ static int conv_case(int depthwise) {
     if (qb_conv_int8_m4(&a)) {
       QB_CHECK(same(y_ref, y_fast, out_count));
       m4_conv++;
+      int32_t k = a.fh * a.fw * a.ic;
+      /* windows longer than the scratch area's block: in chunks */
+      m4_chunked += a.lo == -128 && a.hi == 127 && a.n * a.oh * a.ow >= 4 && k % 4 == 0 && (uint32_t)k * 8 > a.scratch_bytes;
       if (a.lo == -128 && a.hi == 127 && a.n * a.oh * a.ow >= 4 && a.scratch_bytes == sizeof scratch) {
         /* the assembly paths: windows of whole groups of four taps, and not */
         m4_asm += (a.fh * a.fw * a.ic) % 4 == 0;
@@ -279,5 +289,6 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(m4_step > rounds / 30);
   QB_CHECK(m4_add > rounds / 10);
   QB_CHECK(m4_fc > rounds / 10);
+  QB_CHECK(m4_chunked > rounds / 40);
 #endif
 }
