@@ -13,8 +13,11 @@
  * bias + sum((x + in_offset) * w) over the taps inside the image, the reference's
  * accumulator, as integers; SMLAD wraps like the reference's int32, and the sum ends
  * within +-2^30. The requantization is rq_small()'s SMMULR form (qb_conv_int8.c), taken
- * only when every sum provably stays within +-2^30 and every shift is negative. Anything else (and blocks that do not fit the arena's scratch area) returns 0
- * and the two-pixel kernel of qb_conv_int8.c runs.
+ * only when every sum provably stays within +-2^30 and every shift is -22 to -1; anything
+ * else returns 0 and the two-pixel kernel of qb_conv_int8.c runs. The block uses the
+ * arena's whole scratch area; windows too long for it go a chunk of taps at a time.
+ *
+ * The same file has the Cortex-M4 FULLY_CONNECTED and same-shape ADD/SUB loops.
  */
 #include "qb_kernels.h"
 
@@ -276,7 +279,7 @@ static inline __attribute__((always_inline)) void block_filters(const int16_t *b
 }
 
 /*
- * block_filters() for k a multiple of 4 and the whole int8 range as activation range, in
+ * block_filters() for the whole int8 range as activation range, in
  * one assembly block: gcc kept the filter loop's pointers and constants on the stack and
  * moved them one by one around each dot product (about 70 instructions per filter and
  * block); here they live in the context below, read and written a few words at a time.
