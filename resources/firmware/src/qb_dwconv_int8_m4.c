@@ -1,0 +1,161 @@
+/*
+ * Cortex-M4 (DSP extension) DEPTHWISE_CONV_2D for 3x3 windows at stride 1, depth
+ * multiplier 1: the layers of DS-CNN style models. Other shapes take the kernels of
+ * qb_conv_int8.c.
+ *
+ * Channel by channel, the input is copied once into a plane of int16 lines (see qb_dw_plane
+ * in qb_kernels.h), the input zero point standing in for taps outside the image. Along a
+ * line two outputs share each plane line's two words (x0,x1) and (x2,x3):
+ *   out0 = x0*w0 + x1*w1 + x2*w2 = SMLAD(x01, w01) + SMLABT(x23, w12)
+ *   out1 = x1*w0 + x2*w1 + x3*w2 = SMLATB(x01, w01) + SMLAD(x23, w12)
+ * so six MACs take one LDRD and four multiply-accumulates, and only the two weight pairs
+ * w01 and w12 of each window row are held in registers.
+ *
+ * Why it is exact: as in qb_dwconv_int8_fast, the sum is bias_eff + sum(x * w) with
+ * bias_eff = bias + in_offset * sum(w), which wraps to the reference's sum; the zero point
+ * read outside the image cancels that tap's share of the fold. The requantization is
+ * either TFLite's qb_mbqm itself, or, for channels whose sums provably stay within 2^30,
+ * SMMLAR (see requant_small).
+ */
+#include "qb_kernels.h"
+
+#if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
+#include <arm_acle.h>
+
+static inline uint32_t ld32(const void *p) {
+  uint32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+static inline void st32(void *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
+
+/* (lo, hi) as an int16 pair; gcc makes it one PKHBT */
+static inline uint32_t pair16(int32_t lo, int32_t hi) { return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16); }
+
+/* n input values `stride` bytes apart into a plane line, two per store */
+static void copy_line(int16_t *d, const int8_t *s, int32_t stride, int32_t n) {
+  int32_t i;
+  for (i = 0; i + 2 <= n; i += 2, s += 2 * stride, d += 2) st32(d, pair16(s[0], s[stride]));
+  if (i < n) *d = s[0];
+}
+
+static void fill16(int16_t *d, int16_t v, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) d[i] = v;
+}
+
+/* The sums of one output line: pairs * 2 outputs, from plane lines p, p + up, p + 2 * up.
+ * wp holds each window row's (w0,w1) and (w1,w2). */
+static void line_sums(const int16_t *p, int32_t up, int32_t pairs, const uint32_t *wp, int32_t bias, int32_t *acc) {
+  uint32_t a0 = wp[0], c0 = wp[1], a1 = wp[2], c1 = wp[3], a2 = wp[4], c2 = wp[5];
+  int32_t j;
+  for (j = 0; j < pairs; j++, p += 2, acc += 2) {
+    uint32_t x0 = ld32(p), y0 = ld32(p + 2), x1 = ld32(p + up), y1 = ld32(p + up + 2), x2 = ld32(p + 2 * up), y2 = ld32(p + 2 * up + 2);
+    int32_t s0 = __smlad((int16x2_t)x0, (int16x2_t)a0, bias), s1 = __smlatb((int32_t)x0, (int32_t)a0, bias);
+    s0 = __smlabt((int32_t)y0, (int32_t)c0, s0);
+    s1 = __smlad((int16x2_t)y0, (int16x2_t)c0, s1);
+    s0 = __smlad((int16x2_t)x1, (int16x2_t)a1, s0);
+    s1 = __smlatb((int32_t)x1, (int32_t)a1, s1);
+    s0 = __smlabt((int32_t)y1, (int32_t)c1, s0);
+    s1 = __smlad((int16x2_t)y1, (int16x2_t)c1, s1);
+    s0 = __smlad((int16x2_t)x2, (int16x2_t)a2, s0);
+    s1 = __smlatb((int32_t)x2, (int32_t)a2, s1);
+    s0 = __smlabt((int32_t)y2, (int32_t)c2, s0);
+    s1 = __smlad((int16x2_t)y2, (int16x2_t)c2, s1);
+    acc[0] = s0;
+    acc[1] = s1;
+  }
+}
+
+/*
+ * qb_mbqm(acc, m, -right) + zp, clamped, for |acc| < 2^30, 1 <= right <= 21, m >= 0, with
+ * v = 2 * acc (the weights and bias were doubled) and cz = 2^(right-1) + zp * 2^right.
+ * SaturatingRoundingDoublingHighMul is floor((acc * m + 2^30) / 2^31) (see rq() in
+ * qb_conv_int8.c), SMMULR's floor((v * m + 2^31) / 2^32); SMMLAR adds cz to it in the same
+ * instruction. RoundingDivideByPOT subtracts [r < 0] before its floor division, and [v < 0]
+ * may stand in: for v < 0 and r = 0 both give 0. zp * 2^right passes through the floor
+ * division exactly, and with |r| <= 2^30 and right <= 21 nothing leaves int32.
+ */
+static void requant_small(const int32_t *acc, int32_t n, int32_t m, int32_t cz, int32_t right, int32_t lo, int32_t hi, int8_t *y,
+                          int32_t ystride) {
+  int32_t i;
+  if (lo == -128 && hi == 127)
+    for (i = 0; i < n; i++, y += ystride) {
+      int32_t v = acc[i], t;
+      __asm__("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(v), "r"(m), "r"(cz));
+      *y = (int8_t)__ssat((t + (v >> 31)) >> right, 8);
+    }
+  else
+    for (i = 0; i < n; i++, y += ystride) {
+      int32_t v = acc[i], t;
+      __asm__("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(v), "r"(m), "r"(cz));
+      t = __ssat((t + (v >> 31)) >> right, 8);
+      *y = (int8_t)qb_clamp(t, lo, hi);
+    }
+}
+
+static void requant_any(const int32_t *acc, int32_t n, int32_t m, int32_t shift, int32_t zp, int32_t lo, int32_t hi, int8_t *y,
+                        int32_t ystride) {
+  int32_t i;
+  for (i = 0; i < n; i++, y += ystride) *y = (int8_t)qb_clamp(qb_mbqm(acc[i], m, (int)shift) + zp, lo, hi);
+}
+
+int qb_dwconv_int8_m4(const qb_conv_int8 *a) {
+  qb_dw_plane g;
+  int16_t *plane = (int16_t *)a->scratch, zp16 = (int16_t)(-a->in_offset);
+  int32_t *acc;
+  int32_t pad_u, pad_v, su, sv, ou, ov, pairs, b, v0, c, k, ic = a->ic;
+  if (!qb_dwconv_int8_plane(a, &g)) return 0;
+  pad_u = g.along_h ? a->pad_h : a->pad_w;
+  pad_v = g.along_h ? a->pad_w : a->pad_h;
+  if (pad_u < 0 || pad_v < 0 || pad_u + g.iu > g.up) return 0;
+  acc = (int32_t *)(void *)(plane + (g.band + 2) * g.up);
+  pairs = (g.lu + 1) / 2;
+  /* byte steps along u and v in the input and the output */
+  su = g.along_h ? a->iw * ic : ic;
+  sv = g.along_h ? ic : a->iw * ic;
+  ou = g.along_h ? a->ow * a->oc : a->oc;
+  ov = g.along_h ? a->oc : a->ow * a->oc;
+  /* the pads along u are never written after this */
+  fill16(plane, zp16, (g.band + 2) * g.up);
+  for (b = 0; b < a->n; b++)
+    for (v0 = 0; v0 < g.lv; v0 += g.band) {
+      int32_t lines = g.lv - v0 < g.band ? g.lv - v0 : g.band;
+      const int8_t *xb = a->x + b * a->ih * a->iw * ic;
+      /* plane lines outside the image hold the zero point for every channel of the band */
+      for (k = 0; k < lines + 2; k++) {
+        int32_t iv = v0 - pad_v + k;
+        if (iv < 0 || iv >= g.iv) fill16(plane + k * g.up + pad_u, zp16, g.iu);
+      }
+      for (c = 0; c < ic; c++) {
+        const int8_t *w = a->w + c;
+        int32_t oc = a->oc, m = a->mult[c], shift = a->shift[c], be = a->bias_eff[c], right = -shift, l;
+        int64_t most = (be < 0 ? -(int64_t)be : be) + 9 * 128 * 128;
+        int small = right >= 1 && right <= 21 && m >= 0 && most < ((int64_t)1 << 30), scale = small ? 2 : 1;
+        uint32_t wp[6];
+        int8_t *y = a->y + (b * a->oh * a->ow + (g.along_h ? v0 : v0 * a->ow)) * oc + c;
+        for (k = 0; k < lines + 2; k++) {
+          int32_t iv = v0 - pad_v + k;
+          if (iv >= 0 && iv < g.iv) copy_line(plane + k * g.up + pad_u, xb + iv * sv + c, su, g.iu);
+        }
+        /* window row kv (along v) as the pairs (w0,w1) and (w1,w2) along u */
+        for (k = 0; k < 3; k++) {
+          int32_t t0 = g.along_h ? k : 3 * k, du = g.along_h ? 3 : 1;
+          int32_t w0 = w[t0 * oc] * scale, w1 = w[(t0 + du) * oc] * scale, w2 = w[(t0 + 2 * du) * oc] * scale;
+          wp[2 * k] = pair16(w0, w1);
+          wp[2 * k + 1] = pair16(w1, w2);
+        }
+        for (l = 0; l < lines; l++, y += ov) {
+          line_sums(plane + l * g.up, g.up, pairs, wp, small ? 2 * be : be, acc);
+          if (small)
+            requant_small(acc, g.lu, m, (int32_t)(1u << (right - 1)) + a->out_zp * (1 << right), right, a->lo, a->hi, y, ou);
+          else
+            requant_any(acc, g.lu, m, shift, a->out_zp, a->lo, a->hi, y, ou);
+        }
+      }
+    }
+  return 1;
+}
+
+#endif
