@@ -642,15 +642,20 @@ uint32_t qb_dwconv_int8_scratch(int32_t ic) {
 }
 
 /* Plane lines of at most this many int16: the M4 kernel reaches two lines ahead through
- * LDRD's immediate offset, at most 1020 bytes. */
+ * LDRD's immediate offset, at most 1020 bytes, so the line pitch is built into its code. */
 #define QB_DW_PLANE_MAX_UP 254
 /* Shapes with many lines fill the plane in bands that stay within this many bytes, so the
  * scratch does not grow with the image. */
 #define QB_DW_PLANE_BYTES 4096u
 
-/* Plane line length for lu outputs along it (pairs of outputs, then two taps beyond), or
- * 0 when it exceeds QB_DW_PLANE_MAX_UP. */
-static int32_t plane_up(int32_t lu) { return lu > QB_DW_PLANE_MAX_UP - 2 ? 0 : 2 * ((lu + 1) / 2) + 2; }
+/* Plane line pitch for lu outputs along a line: it holds the pairs of outputs' taps plus
+ * two, rounded up to one of the pitches the M4 kernel is built for (16, 32, 64, 128, 254
+ * int16); 0 beyond the last. */
+static int32_t plane_up(int32_t lu) {
+  int32_t need = lu > QB_DW_PLANE_MAX_UP - 2 ? QB_DW_PLANE_MAX_UP + 1 : 2 * ((lu + 1) / 2) + 2, up = 16;
+  while (up < need && up < 128) up *= 2;
+  return up >= need ? up : need <= QB_DW_PLANE_MAX_UP ? QB_DW_PLANE_MAX_UP : 0;
+}
 
 int qb_dwconv_int8_plane(const qb_conv_int8 *a, qb_dw_plane *g) {
   int32_t up_w, up_h;
@@ -665,7 +670,7 @@ int qb_dwconv_int8_plane(const qb_conv_int8 *a, qb_dw_plane *g) {
   /* fewer, longer lines: each line costs a fixed setup and up to one wasted output */
   if (!up_w) along_h = 1;
   else if (!up_h) along_h = 0;
-  else along_h = (int64_t)(up_h + 2) * a->ow < (int64_t)(up_w + 2) * a->oh;
+  else along_h = (int64_t)(2 * ((a->oh + 1) / 2) + 4) * a->ow < (int64_t)(2 * ((a->ow + 1) / 2) + 4) * a->oh;
   g->along_h = along_h;
   g->lu = along_h ? a->oh : a->ow;
   g->lv = along_h ? a->ow : a->oh;
@@ -679,8 +684,8 @@ int qb_dwconv_int8_plane(const qb_conv_int8 *a, qb_dw_plane *g) {
 uint32_t qb_dwconv_int8_plane_scratch(const qb_conv_int8 *a) {
   qb_dw_plane g;
   if (!qb_dwconv_int8_plane(a, &g)) return 0;
-  /* band + 2 plane lines of int16, then one line of int32 sums */
-  return (uint32_t)((g.band + 2) * g.up * 2 + (g.up - 2) * 4);
+  /* band + 2 plane lines of int16, then one line of int32 sums (pairs of outputs) */
+  return (uint32_t)((g.band + 2) * g.up * 2 + 8 * ((g.lu + 1) / 2));
 }
 
 void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out) {

@@ -45,28 +45,58 @@ static void fill16(int16_t *d, int16_t v, int32_t n) {
   for (i = 0; i < n; i++) d[i] = v;
 }
 
-/* The sums of one output line: pairs * 2 outputs, from plane lines p, p + up, p + 2 * up.
- * wp holds each window row's (w0,w1) and (w1,w2). */
-static void line_sums(const int16_t *p, int32_t up, int32_t pairs, const uint32_t *wp, int32_t bias, int32_t *acc) {
-  uint32_t a0 = wp[0], c0 = wp[1], a1 = wp[2], c1 = wp[3], a2 = wp[4], c2 = wp[5];
-  int32_t j;
-  for (j = 0; j < pairs; j++, p += 2, acc += 2) {
-    uint32_t x0 = ld32(p), y0 = ld32(p + 2), x1 = ld32(p + up), y1 = ld32(p + up + 2), x2 = ld32(p + 2 * up), y2 = ld32(p + 2 * up + 2);
-    int32_t s0 = __smlad((int16x2_t)x0, (int16x2_t)a0, bias), s1 = __smlatb((int32_t)x0, (int32_t)a0, bias);
-    s0 = __smlabt((int32_t)y0, (int32_t)c0, s0);
-    s1 = __smlad((int16x2_t)y0, (int16x2_t)c0, s1);
-    s0 = __smlad((int16x2_t)x1, (int16x2_t)a1, s0);
-    s1 = __smlatb((int32_t)x1, (int32_t)a1, s1);
-    s0 = __smlabt((int32_t)y1, (int32_t)c1, s0);
-    s1 = __smlad((int16x2_t)y1, (int16x2_t)c1, s1);
-    s0 = __smlad((int16x2_t)x2, (int16x2_t)a2, s0);
-    s1 = __smlatb((int32_t)x2, (int32_t)a2, s1);
-    s0 = __smlabt((int32_t)y2, (int32_t)c2, s0);
-    s1 = __smlad((int16x2_t)y2, (int16x2_t)c2, s1);
-    acc[0] = s0;
-    acc[1] = s1;
-  }
-}
+/*
+ * The sums of one output line, `pairs` pairs of outputs, from plane lines p, p + pitch and
+ * p + 2 * pitch; wb holds each window row's (w0,w1) and (w1,w2), then the bias. Each pair
+ * is three LDRD, twelve multiply-accumulates (the first two start from the bias) and one
+ * STRD: all fourteen registers are in use, so the line pitch is an immediate offset and
+ * each pitch gets its own copy of the loop.
+ *   void qb_dw_line_<pitch>(const int16_t *p, int32_t *acc, int32_t pairs, const int32_t *wb)
+ */
+__asm__(
+    "  .syntax unified\n"
+    "  .macro QB_DW_LINE pitch\n"
+    "  .pushsection .text.qb_dw_line_\\pitch,\"ax\",%progbits\n"
+    "  .align 2\n"
+    "  .global qb_dw_line_\\pitch\n"
+    "  .thumb\n"
+    "  .thumb_func\n"
+    "  .type qb_dw_line_\\pitch, %function\n"
+    "qb_dw_line_\\pitch:\n"
+    "  push {r4-r11, lr}\n"
+    "  ldm r3, {r4-r9}\n"
+    "  ldr r3, [r3, #24]\n"
+    "1:\n"
+    "  ldrd r10, r11, [r0, #(2 * \\pitch)]\n"
+    "  smlad r12, r10, r6, r3\n"
+    "  smlatb lr, r10, r6, r3\n"
+    "  smlabt r12, r11, r7, r12\n"
+    "  smlad lr, r11, r7, lr\n"
+    "  ldrd r10, r11, [r0, #(4 * \\pitch)]\n"
+    "  smlad r12, r10, r8, r12\n"
+    "  smlatb lr, r10, r8, lr\n"
+    "  smlabt r12, r11, r9, r12\n"
+    "  smlad lr, r11, r9, lr\n"
+    "  ldrd r10, r11, [r0], #4\n"
+    "  smlad r12, r10, r4, r12\n"
+    "  smlatb lr, r10, r4, lr\n"
+    "  smlabt r12, r11, r5, r12\n"
+    "  smlad lr, r11, r5, lr\n"
+    "  strd r12, lr, [r1], #8\n"
+    "  subs r2, r2, #1\n"
+    "  bne 1b\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size qb_dw_line_\\pitch, . - qb_dw_line_\\pitch\n"
+    "  .popsection\n"
+    "  .endm\n"
+    "  QB_DW_LINE 16\n"
+    "  QB_DW_LINE 32\n"
+    "  QB_DW_LINE 64\n"
+    "  QB_DW_LINE 128\n"
+    "  QB_DW_LINE 254\n");
+
+typedef void qb_dw_line_fn(const int16_t *p, int32_t *acc, int32_t pairs, const int32_t *wb);
+qb_dw_line_fn qb_dw_line_16, qb_dw_line_32, qb_dw_line_64, qb_dw_line_128, qb_dw_line_254;
 
 /*
  * qb_mbqm(acc, m, -right) + zp, clamped, for |acc| < 2^30, 1 <= right <= 21, m >= 0, with
@@ -105,11 +135,13 @@ int qb_dwconv_int8_m4(const qb_conv_int8 *a) {
   qb_dw_plane g;
   int16_t *plane = (int16_t *)a->scratch, zp16 = (int16_t)(-a->in_offset);
   int32_t *acc;
+  qb_dw_line_fn *line;
   int32_t pad_u, pad_v, su, sv, ou, ov, pairs, b, v0, c, k, ic = a->ic;
   if (!qb_dwconv_int8_plane(a, &g)) return 0;
   pad_u = g.along_h ? a->pad_h : a->pad_w;
   pad_v = g.along_h ? a->pad_w : a->pad_h;
   if (pad_u < 0 || pad_v < 0 || pad_u + g.iu > g.up) return 0;
+  line = g.up == 16 ? qb_dw_line_16 : g.up == 32 ? qb_dw_line_32 : g.up == 64 ? qb_dw_line_64 : g.up == 128 ? qb_dw_line_128 : qb_dw_line_254;
   acc = (int32_t *)(void *)(plane + (g.band + 2) * g.up);
   pairs = (g.lu + 1) / 2;
   /* byte steps along u and v in the input and the output */
@@ -133,7 +165,7 @@ int qb_dwconv_int8_m4(const qb_conv_int8 *a) {
         int32_t oc = a->oc, m = a->mult[c], shift = a->shift[c], be = a->bias_eff[c], right = -shift, l;
         int64_t most = (be < 0 ? -(int64_t)be : be) + 9 * 128 * 128;
         int small = right >= 1 && right <= 21 && m >= 0 && most < ((int64_t)1 << 30), scale = small ? 2 : 1;
-        uint32_t wp[6];
+        int32_t wb[7];
         int8_t *y = a->y + (b * a->oh * a->ow + (g.along_h ? v0 : v0 * a->ow)) * oc + c;
         for (k = 0; k < lines + 2; k++) {
           int32_t iv = v0 - pad_v + k;
@@ -143,11 +175,12 @@ int qb_dwconv_int8_m4(const qb_conv_int8 *a) {
         for (k = 0; k < 3; k++) {
           int32_t t0 = g.along_h ? k : 3 * k, du = g.along_h ? 3 : 1;
           int32_t w0 = w[t0 * oc] * scale, w1 = w[(t0 + du) * oc] * scale, w2 = w[(t0 + 2 * du) * oc] * scale;
-          wp[2 * k] = pair16(w0, w1);
-          wp[2 * k + 1] = pair16(w1, w2);
+          wb[2 * k] = (int32_t)pair16(w0, w1);
+          wb[2 * k + 1] = (int32_t)pair16(w1, w2);
         }
+        wb[6] = small ? 2 * be : be;
         for (l = 0; l < lines; l++, y += ov) {
-          line_sums(plane + l * g.up, g.up, pairs, wp, small ? 2 * be : be, acc);
+          line(plane + l * g.up, acc, pairs, wb);
           if (small)
             requant_small(acc, g.lu, m, (int32_t)(1u << (right - 1)) + a->out_zp * (1 << right), right, a->lo, a->hi, y, ou);
           else

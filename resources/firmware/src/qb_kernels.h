@@ -62,8 +62,8 @@ uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units);
  * The Cortex-M4 3x3 stride-1 depthwise path (qb_dwconv_int8_m4.c) works on one channel at
  * a time in a "plane": lines of int16 input values (the input zero point where the window
  * leaves the image) along u, which is the width or, when that makes fewer and longer lines,
- * the height. Each line holds `up` values, two more than twice the output pairs; `band`
- * output lines are computed per fill of band + 2 plane lines. Every build sizes the scratch
+ * the height. Lines are `up` int16 apart (at least two more than twice the output pairs);
+ * `band` output lines are computed per fill of band + 2 plane lines. Every build sizes the scratch
  * from this geometry, so the arena is the same on all of them.
  */
 typedef struct {
