@@ -33,11 +33,31 @@ static inline void st32(void *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
 /* (lo, hi) as an int16 pair; gcc makes it one PKHBT */
 static inline uint32_t pair16(int32_t lo, int32_t hi) { return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16); }
 
-/* n input values `stride` bytes apart into a plane line, two per store */
+/* n input values `stride` bytes apart into a plane line, two per store (d may be only
+ * halfword aligned: STR takes that, STRD would fault) */
 static void copy_line(int16_t *d, const int8_t *s, int32_t stride, int32_t n) {
-  int32_t i;
-  for (i = 0; i + 2 <= n; i += 2, s += 2 * stride, d += 2) st32(d, pair16(s[0], s[stride]));
-  if (i < n) *d = s[0];
+  int32_t i = n >> 2;
+  if (i) {
+    int32_t a, b, c, e;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrsb %[a], [%[s]]\n\t"
+        "ldrsb %[b], [%[s], %[st]]\n\t"
+        "add %[s], %[s], %[st], lsl #1\n\t"
+        "ldrsb %[c], [%[s]]\n\t"
+        "ldrsb %[e], [%[s], %[st]]\n\t"
+        "add %[s], %[s], %[st], lsl #1\n\t"
+        "pkhbt %[a], %[a], %[b], lsl #16\n\t"
+        "pkhbt %[c], %[c], %[e], lsl #16\n\t"
+        "str %[a], [%[d]], #4\n\t"
+        "str %[c], [%[d]], #4\n\t"
+        "subs %[i], %[i], #1\n\t"
+        "bne 1b"
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [e] "=&r"(e), [s] "+r"(s), [d] "+r"(d), [i] "+r"(i)
+        : [st] "r"(stride)
+        : "cc", "memory");
+  }
+  for (i = 0; i < (n & 3); i++, s += stride) d[i] = s[0];
 }
 
 static void fill16(int16_t *d, int16_t v, int32_t n) {
@@ -110,13 +130,37 @@ qb_dw_line_fn qb_dw_line_16, qb_dw_line_32, qb_dw_line_64, qb_dw_line_128, qb_dw
 static void requant_small(const int32_t *acc, int32_t n, int32_t m, int32_t cz, int32_t right, int32_t lo, int32_t hi, int8_t *y,
                           int32_t ystride) {
   int32_t i;
-  if (lo == -128 && hi == 127)
-    for (i = 0; i < n; i++, y += ystride) {
+  if (lo == -128 && hi == 127) {
+    /* two outputs per pass: one LDRD, and one address update for both stores */
+    int32_t k = n >> 1;
+    if (k) {
+      int32_t v0, v1, t0, t1;
+      __asm__ volatile(
+          "1:\n\t"
+          "ldrd %[v0], %[v1], [%[acc]], #8\n\t"
+          "smmlar %[t0], %[v0], %[m], %[cz]\n\t"
+          "smmlar %[t1], %[v1], %[m], %[cz]\n\t"
+          "add %[t0], %[t0], %[v0], asr #31\n\t"
+          "add %[t1], %[t1], %[v1], asr #31\n\t"
+          "asr %[t0], %[t0], %[r]\n\t"
+          "asr %[t1], %[t1], %[r]\n\t"
+          "ssat %[t0], #8, %[t0]\n\t"
+          "ssat %[t1], #8, %[t1]\n\t"
+          "strb %[t0], [%[y]]\n\t"
+          "strb %[t1], [%[y], %[ys]]\n\t"
+          "add %[y], %[y], %[ys], lsl #1\n\t"
+          "subs %[k], %[k], #1\n\t"
+          "bne 1b"
+          : [v0] "=&r"(v0), [v1] "=&r"(v1), [t0] "=&r"(t0), [t1] "=&r"(t1), [acc] "+r"(acc), [y] "+r"(y), [k] "+r"(k)
+          : [m] "r"(m), [cz] "r"(cz), [r] "r"(right), [ys] "r"(ystride)
+          : "cc", "memory");
+    }
+    for (i = 0; i < (n & 1); i++, y += ystride) {
       int32_t v = acc[i], t;
       __asm__("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(v), "r"(m), "r"(cz));
       *y = (int8_t)__ssat((t + (v >> 31)) >> right, 8);
     }
-  else
+  } else
     for (i = 0; i < n; i++, y += ystride) {
       int32_t v = acc[i], t;
       __asm__("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(v), "r"(m), "r"(cz));
