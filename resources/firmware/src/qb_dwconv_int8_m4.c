@@ -119,7 +119,84 @@ typedef void qb_dw_line_fn(const int16_t *p, int32_t *acc, int32_t pairs, const 
 qb_dw_line_fn qb_dw_line_16, qb_dw_line_32, qb_dw_line_64, qb_dw_line_128, qb_dw_line_254;
 
 /*
- * qb_mbqm(acc, m, -right) + zp, clamped, for |acc| < 2^30, 1 <= right <= 21, m >= 0, with
+ * The same sums requantized as they come out, for channels that take requant_small()'s
+ * arithmetic and layers without a clamp inside int8 (lo = -128, hi = 127, as after most
+ * RELUs): no line of sums goes through memory. The fourteen registers cannot hold the
+ * weights and the requantization constants at once, so each pair reloads both with one
+ * LDMDB (weights, and the bias into both sums) and one LDM (multiplier, cz, right shift,
+ * output step) from either side of k:
+ *   k[-8..-1] = (w0,w1), (w1,w2) per window row, bias, bias; k[0..4] = m, cz, right,
+ *   output step in bytes, 1 when a last single output follows the pairs.
+ *   void qb_dw_line_rq_<pitch>(const int16_t *p, int8_t *y, int32_t pairs, const int32_t *k)
+ */
+__asm__(
+    "  .macro QB_DW_PAIR pitch\n"
+    "  ldmdb r3, {r4-r9, r12, lr}\n"
+    "  ldrd r10, r11, [r0, #(2 * \\pitch)]\n"
+    "  smlad r12, r10, r6, r12\n"
+    "  smlatb lr, r10, r6, lr\n"
+    "  smlabt r12, r11, r7, r12\n"
+    "  smlad lr, r11, r7, lr\n"
+    "  ldrd r10, r11, [r0, #(4 * \\pitch)]\n"
+    "  smlad r12, r10, r8, r12\n"
+    "  smlatb lr, r10, r8, lr\n"
+    "  smlabt r12, r11, r9, r12\n"
+    "  smlad lr, r11, r9, lr\n"
+    "  ldrd r10, r11, [r0], #4\n"
+    "  smlad r12, r10, r4, r12\n"
+    "  smlatb lr, r10, r4, lr\n"
+    "  smlabt r12, r11, r5, r12\n"
+    "  smlad lr, r11, r5, lr\n"
+    "  ldm r3, {r4-r7}\n"
+    "  smmlar r8, r12, r4, r5\n"
+    "  smmlar r9, lr, r4, r5\n"
+    "  add r8, r8, r12, asr #31\n"
+    "  add r9, r9, lr, asr #31\n"
+    "  asr r8, r8, r6\n"
+    "  asr r9, r9, r6\n"
+    "  ssat r8, #8, r8\n"
+    "  ssat r9, #8, r9\n"
+    "  .endm\n"
+    "  .macro QB_DW_LINE_RQ pitch\n"
+    "  .pushsection .text.qb_dw_line_rq_\\pitch,\"ax\",%progbits\n"
+    "  .align 2\n"
+    "  .global qb_dw_line_rq_\\pitch\n"
+    "  .thumb\n"
+    "  .thumb_func\n"
+    "  .type qb_dw_line_rq_\\pitch, %function\n"
+    "qb_dw_line_rq_\\pitch:\n"
+    "  push {r4-r11, lr}\n"
+    "  cmp r2, #0\n"
+    "  beq 2f\n"
+    "1:\n"
+    "  QB_DW_PAIR \\pitch\n"
+    "  strb r8, [r1]\n"
+    "  strb r9, [r1, r7]\n"
+    "  add r1, r1, r7, lsl #1\n"
+    "  subs r2, r2, #1\n"
+    "  bne 1b\n"
+    "2:\n"
+    "  ldr r4, [r3, #16]\n"
+    "  cmp r4, #0\n"
+    "  beq 3f\n"
+    "  QB_DW_PAIR \\pitch\n"
+    "  strb r8, [r1]\n"
+    "3:\n"
+    "  pop {r4-r11, pc}\n"
+    "  .size qb_dw_line_rq_\\pitch, . - qb_dw_line_rq_\\pitch\n"
+    "  .popsection\n"
+    "  .endm\n"
+    "  QB_DW_LINE_RQ 16\n"
+    "  QB_DW_LINE_RQ 32\n"
+    "  QB_DW_LINE_RQ 64\n"
+    "  QB_DW_LINE_RQ 128\n"
+    "  QB_DW_LINE_RQ 254\n");
+
+typedef void qb_dw_line_rq_fn(const int16_t *p, int8_t *y, int32_t pairs, const int32_t *k);
+qb_dw_line_rq_fn qb_dw_line_rq_16, qb_dw_line_rq_32, qb_dw_line_rq_64, qb_dw_line_rq_128, qb_dw_line_rq_254;
+
+/*
+ * qb_mbqm(acc, m, -right) + zp, clamped to [lo, hi], for |acc| < 2^30, 1 <= right <= 21, m >= 0, with
  * v = 2 * acc (the weights and bias were doubled) and cz = 2^(right-1) + zp * 2^right.
  * SaturatingRoundingDoublingHighMul is floor((acc * m + 2^30) / 2^31) (see rq() in
  * qb_conv_int8.c), SMMULR's floor((v * m + 2^31) / 2^32); SMMLAR adds cz to it in the same
@@ -130,43 +207,12 @@ qb_dw_line_fn qb_dw_line_16, qb_dw_line_32, qb_dw_line_64, qb_dw_line_128, qb_dw
 static void requant_small(const int32_t *acc, int32_t n, int32_t m, int32_t cz, int32_t right, int32_t lo, int32_t hi, int8_t *y,
                           int32_t ystride) {
   int32_t i;
-  if (lo == -128 && hi == 127) {
-    /* two outputs per pass: one LDRD, and one address update for both stores */
-    int32_t k = n >> 1;
-    if (k) {
-      int32_t v0, v1, t0, t1;
-      __asm__ volatile(
-          "1:\n\t"
-          "ldrd %[v0], %[v1], [%[acc]], #8\n\t"
-          "smmlar %[t0], %[v0], %[m], %[cz]\n\t"
-          "smmlar %[t1], %[v1], %[m], %[cz]\n\t"
-          "add %[t0], %[t0], %[v0], asr #31\n\t"
-          "add %[t1], %[t1], %[v1], asr #31\n\t"
-          "asr %[t0], %[t0], %[r]\n\t"
-          "asr %[t1], %[t1], %[r]\n\t"
-          "ssat %[t0], #8, %[t0]\n\t"
-          "ssat %[t1], #8, %[t1]\n\t"
-          "strb %[t0], [%[y]]\n\t"
-          "strb %[t1], [%[y], %[ys]]\n\t"
-          "add %[y], %[y], %[ys], lsl #1\n\t"
-          "subs %[k], %[k], #1\n\t"
-          "bne 1b"
-          : [v0] "=&r"(v0), [v1] "=&r"(v1), [t0] "=&r"(t0), [t1] "=&r"(t1), [acc] "+r"(acc), [y] "+r"(y), [k] "+r"(k)
-          : [m] "r"(m), [cz] "r"(cz), [r] "r"(right), [ys] "r"(ystride)
-          : "cc", "memory");
-    }
-    for (i = 0; i < (n & 1); i++, y += ystride) {
-      int32_t v = acc[i], t;
-      __asm__("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(v), "r"(m), "r"(cz));
-      *y = (int8_t)__ssat((t + (v >> 31)) >> right, 8);
-    }
-  } else
-    for (i = 0; i < n; i++, y += ystride) {
-      int32_t v = acc[i], t;
-      __asm__("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(v), "r"(m), "r"(cz));
-      t = __ssat((t + (v >> 31)) >> right, 8);
-      *y = (int8_t)qb_clamp(t, lo, hi);
-    }
+  for (i = 0; i < n; i++, y += ystride) {
+    int32_t v = acc[i], t;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(v), "r"(m), "r"(cz));
+    t = __ssat((t + (v >> 31)) >> right, 8);
+    *y = (int8_t)qb_clamp(t, lo, hi);
+  }
 }
 
 static void requant_any(const int32_t *acc, int32_t n, int32_t m, int32_t shift, int32_t zp, int32_t lo, int32_t hi, int8_t *y,
@@ -180,12 +226,18 @@ int qb_dwconv_int8_m4(const qb_conv_int8 *a) {
   int16_t *plane = (int16_t *)a->scratch, zp16 = (int16_t)(-a->in_offset);
   int32_t *acc;
   qb_dw_line_fn *line;
+  qb_dw_line_rq_fn *line_rq;
   int32_t pad_u, pad_v, su, sv, ou, ov, pairs, b, v0, c, k, ic = a->ic;
   if (!qb_dwconv_int8_plane(a, &g)) return 0;
   pad_u = g.along_h ? a->pad_h : a->pad_w;
   pad_v = g.along_h ? a->pad_w : a->pad_h;
   if (pad_u < 0 || pad_v < 0 || pad_u + g.iu > g.up) return 0;
   line = g.up == 16 ? qb_dw_line_16 : g.up == 32 ? qb_dw_line_32 : g.up == 64 ? qb_dw_line_64 : g.up == 128 ? qb_dw_line_128 : qb_dw_line_254;
+  line_rq = g.up == 16    ? qb_dw_line_rq_16
+            : g.up == 32  ? qb_dw_line_rq_32
+            : g.up == 64  ? qb_dw_line_rq_64
+            : g.up == 128 ? qb_dw_line_rq_128
+                          : qb_dw_line_rq_254;
   acc = (int32_t *)(void *)(plane + (g.band + 2) * g.up);
   pairs = (g.lu + 1) / 2;
   /* byte steps along u and v in the input and the output */
@@ -209,7 +261,7 @@ int qb_dwconv_int8_m4(const qb_conv_int8 *a) {
         int32_t oc = a->oc, m = a->mult[c], shift = a->shift[c], be = a->bias_eff[c], right = -shift, l;
         int64_t most = (be < 0 ? -(int64_t)be : be) + 9 * 128 * 128;
         int small = right >= 1 && right <= 21 && m >= 0 && most < ((int64_t)1 << 30), scale = small ? 2 : 1;
-        int32_t wb[7];
+        int32_t kb[13];
         int8_t *y = a->y + (b * a->oh * a->ow + (g.along_h ? v0 : v0 * a->ow)) * oc + c;
         for (k = 0; k < lines + 2; k++) {
           int32_t iv = v0 - pad_v + k;
@@ -219,14 +271,25 @@ int qb_dwconv_int8_m4(const qb_conv_int8 *a) {
         for (k = 0; k < 3; k++) {
           int32_t t0 = g.along_h ? k : 3 * k, du = g.along_h ? 3 : 1;
           int32_t w0 = w[t0 * oc] * scale, w1 = w[(t0 + du) * oc] * scale, w2 = w[(t0 + 2 * du) * oc] * scale;
-          wb[2 * k] = (int32_t)pair16(w0, w1);
-          wb[2 * k + 1] = (int32_t)pair16(w1, w2);
+          kb[2 * k] = (int32_t)pair16(w0, w1);
+          kb[2 * k + 1] = (int32_t)pair16(w1, w2);
         }
-        wb[6] = small ? 2 * be : be;
+        kb[6] = kb[7] = small ? 2 * be : be;
+        if (small) {
+          kb[8] = m;
+          kb[9] = (int32_t)(1u << (right - 1)) + a->out_zp * (1 << right);
+          kb[10] = right;
+          kb[11] = ou;
+          kb[12] = g.lu & 1;
+        }
         for (l = 0; l < lines; l++, y += ov) {
-          line(plane + l * g.up, acc, pairs, wb);
+          if (small && a->lo == -128 && a->hi == 127) {
+            line_rq(plane + l * g.up, y, g.lu >> 1, kb + 8);
+            continue;
+          }
+          line(plane + l * g.up, acc, pairs, kb);
           if (small)
-            requant_small(acc, g.lu, m, (int32_t)(1u << (right - 1)) + a->out_zp * (1 << right), right, a->lo, a->hi, y, ou);
+            requant_small(acc, g.lu, m, kb[9], right, a->lo, a->hi, y, ou);
           else
             requant_any(acc, g.lu, m, shift, a->out_zp, a->lo, a->hi, y, ou);
         }
