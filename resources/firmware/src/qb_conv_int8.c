@@ -677,15 +677,16 @@ int qb_dwconv_int8_plane(const qb_conv_int8 *a, qb_dw_plane *g) {
   g->iu = along_h ? a->ih : a->iw;
   g->iv = along_h ? a->iw : a->ih;
   g->up = along_h ? up_h : up_w;
-  g->band = ((uint64_t)g->lv + 2) * (uint64_t)g->up * 2u <= QB_DW_PLANE_BYTES ? g->lv : (int32_t)(QB_DW_PLANE_BYTES / (uint32_t)(g->up * 2)) - 2;
+  /* two planes (a pair of channels per copy of the input) */
+  g->band = ((uint64_t)g->lv + 2) * (uint64_t)g->up * 4u <= QB_DW_PLANE_BYTES ? g->lv : (int32_t)(QB_DW_PLANE_BYTES / (uint32_t)(g->up * 4)) - 2;
   return 1;
 }
 
 uint32_t qb_dwconv_int8_plane_scratch(const qb_conv_int8 *a) {
   qb_dw_plane g;
   if (!qb_dwconv_int8_plane(a, &g)) return 0;
-  /* band + 2 plane lines of int16, then one line of int32 sums (pairs of outputs) */
-  return (uint32_t)((g.band + 2) * g.up * 2 + 8 * ((g.lu + 1) / 2));
+  /* two planes of band + 2 lines of int16, then one line of int32 sums (pairs of outputs) */
+  return (uint32_t)(2 * (g.band + 2) * g.up * 2 + 8 * ((g.lu + 1) / 2));
 }
 
 void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out) {

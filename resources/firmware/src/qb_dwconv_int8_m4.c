@@ -60,6 +60,43 @@ static void copy_line(int16_t *d, const int8_t *s, int32_t stride, int32_t n) {
   for (i = 0; i < (n & 3); i++, s += stride) d[i] = s[0];
 }
 
+/* copy_line() for channels c and c + 1 at once, into d and d + dp bytes: a halfword holds
+ * both channels' bytes of a pixel; two pixels' halfwords packed into one word give both
+ * channels' int16 pairs through SXTB16 and SXTB16 ROR 8. */
+static void copy_line2(int16_t *d, int32_t dp, const int8_t *s, int32_t stride, int32_t n) {
+  int32_t i = n >> 2;
+  if (i) {
+    int32_t a, b, c, e;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrh %[a], [%[s]]\n\t"
+        "ldrh %[b], [%[s], %[st]]\n\t"
+        "add %[s], %[s], %[st], lsl #1\n\t"
+        "ldrh %[c], [%[s]]\n\t"
+        "ldrh %[e], [%[s], %[st]]\n\t"
+        "add %[s], %[s], %[st], lsl #1\n\t"
+        "pkhbt %[a], %[a], %[b], lsl #16\n\t"
+        "pkhbt %[c], %[c], %[e], lsl #16\n\t"
+        "sxtb16 %[b], %[a], ror #8\n\t"
+        "sxtb16 %[a], %[a]\n\t"
+        "sxtb16 %[e], %[c], ror #8\n\t"
+        "sxtb16 %[c], %[c]\n\t"
+        "str %[b], [%[d], %[dp]]\n\t"
+        "str %[a], [%[d]], #4\n\t"
+        "str %[e], [%[d], %[dp]]\n\t"
+        "str %[c], [%[d]], #4\n\t"
+        "subs %[i], %[i], #1\n\t"
+        "bne 1b"
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [e] "=&r"(e), [s] "+r"(s), [d] "+r"(d), [i] "+r"(i)
+        : [st] "r"(stride), [dp] "r"(dp)
+        : "cc", "memory");
+  }
+  for (i = 0; i < (n & 3); i++, s += stride) {
+    d[i] = s[0];
+    d[i + dp / 2] = s[1];
+  }
+}
+
 static void fill16(int16_t *d, int16_t v, int32_t n) {
   int32_t i;
   for (i = 0; i < n; i++) d[i] = v;
@@ -248,78 +285,106 @@ static void requant_any(const int32_t *acc, int32_t n, int32_t m, int32_t shift,
   for (i = 0; i < n; i++, y += ystride) *y = (int8_t)qb_clamp(qb_mbqm(acc[i], m, (int)shift) + zp, lo, hi);
 }
 
-int qb_dwconv_int8_m4(const qb_conv_int8 *a) {
+/* What every channel of a call shares. */
+typedef struct {
+  const qb_conv_int8 *a;
   qb_dw_plane g;
-  int16_t *plane = (int16_t *)a->scratch, zp16 = (int16_t)(-a->in_offset);
   int32_t *acc;
   qb_dw_line_fn *line;
   qb_dw_line_rq_fn *line_rq;
-  int32_t pad_u, pad_v, su, sv, ou, ov, pairs, b, v0, c, k, ic = a->ic;
-  if (!qb_dwconv_int8_plane(a, &g)) return 0;
-  pad_u = g.along_h ? a->pad_h : a->pad_w;
-  pad_v = g.along_h ? a->pad_w : a->pad_h;
-  if (pad_u < 0 || pad_v < 0 || pad_u + g.iu > g.up) return 0;
-  line = g.up == 16 ? qb_dw_line_16 : g.up == 32 ? qb_dw_line_32 : g.up == 64 ? qb_dw_line_64 : g.up == 128 ? qb_dw_line_128 : qb_dw_line_254;
-  line_rq = g.up == 16    ? qb_dw_line_rq_16
-            : g.up == 32  ? qb_dw_line_rq_32
-            : g.up == 64  ? qb_dw_line_rq_64
-            : g.up == 128 ? qb_dw_line_rq_128
+  int32_t ou, ov; /* output steps in bytes along u and v */
+} dw_call;
+
+/* Output lines v0 .. v0 + lines - 1 of batch b, channel c, from its plane. */
+static void channel_lines(const dw_call *k, const int16_t *plane, int32_t b, int32_t v0, int32_t lines, int32_t c) {
+  const qb_conv_int8 *a = k->a;
+  const int8_t *w = a->w + c;
+  int32_t oc = a->oc, m = a->mult[c], shift = a->shift[c], be = a->bias_eff[c], right = -shift, up = k->g.up, lu = k->g.lu, l, r;
+  int64_t most = (be < 0 ? -(int64_t)be : be) + 9 * 128 * 128;
+  int small = right >= 1 && right <= 21 && m >= 0 && most < ((int64_t)1 << 30), scale = small ? 2 : 1;
+  int32_t kb[13];
+  int8_t *y = a->y + (b * a->oh * a->ow + (k->g.along_h ? v0 : v0 * a->ow)) * oc + c;
+  /* window row r (along v) as the pairs (w0,w1) and (w1,w2) along u */
+  for (r = 0; r < 3; r++) {
+    int32_t t0 = k->g.along_h ? r : 3 * r, du = k->g.along_h ? 3 : 1;
+    int32_t w0 = w[t0 * oc] * scale, w1 = w[(t0 + du) * oc] * scale, w2 = w[(t0 + 2 * du) * oc] * scale;
+    kb[2 * r] = (int32_t)pair16(w0, w1);
+    kb[2 * r + 1] = (int32_t)pair16(w1, w2);
+  }
+  kb[6] = kb[7] = small ? 2 * be : be;
+  if (small) {
+    kb[8] = m;
+    kb[9] = (int32_t)(1u << (right - 1)) + a->out_zp * (1 << right);
+    kb[10] = right;
+    kb[11] = k->ou;
+    kb[12] = lu & 1;
+  }
+  for (l = 0; l < lines; l++, y += k->ov) {
+    if (small && a->lo == -128 && a->hi == 127) {
+      k->line_rq(plane + l * up, y, lu >> 1, kb + 8);
+      continue;
+    }
+    k->line(plane + l * up, k->acc, (lu + 1) / 2, kb);
+    if (small)
+      requant_small(k->acc, lu, m, kb[9], right, a->lo, a->hi, y, k->ou);
+    else
+      requant_any(k->acc, lu, m, shift, a->out_zp, a->lo, a->hi, y, k->ou);
+  }
+}
+
+int qb_dwconv_int8_m4(const qb_conv_int8 *a) {
+  dw_call k;
+  int16_t *plane = (int16_t *)a->scratch, *plane1, zp16 = (int16_t)(-a->in_offset);
+  int32_t pad_u, pad_v, su, sv, b, v0, c, i, ic = a->ic, up, lines_max;
+  if (!qb_dwconv_int8_plane(a, &k.g)) return 0;
+  pad_u = k.g.along_h ? a->pad_h : a->pad_w;
+  pad_v = k.g.along_h ? a->pad_w : a->pad_h;
+  up = k.g.up;
+  if (pad_u < 0 || pad_v < 0 || pad_u + k.g.iu > up) return 0;
+  k.a = a;
+  k.line = up == 16 ? qb_dw_line_16 : up == 32 ? qb_dw_line_32 : up == 64 ? qb_dw_line_64 : up == 128 ? qb_dw_line_128 : qb_dw_line_254;
+  k.line_rq = up == 16    ? qb_dw_line_rq_16
+              : up == 32  ? qb_dw_line_rq_32
+              : up == 64  ? qb_dw_line_rq_64
+              : up == 128 ? qb_dw_line_rq_128
                           : qb_dw_line_rq_254;
-  acc = (int32_t *)(void *)(plane + (g.band + 2) * g.up);
-  pairs = (g.lu + 1) / 2;
+  lines_max = k.g.band + 2;
+  plane1 = plane + lines_max * up;
+  k.acc = (int32_t *)(void *)(plane1 + lines_max * up);
   /* byte steps along u and v in the input and the output */
-  su = g.along_h ? a->iw * ic : ic;
-  sv = g.along_h ? ic : a->iw * ic;
-  ou = g.along_h ? a->ow * a->oc : a->oc;
-  ov = g.along_h ? a->oc : a->ow * a->oc;
+  su = k.g.along_h ? a->iw * ic : ic;
+  sv = k.g.along_h ? ic : a->iw * ic;
+  k.ou = k.g.along_h ? a->ow * a->oc : a->oc;
+  k.ov = k.g.along_h ? a->oc : a->ow * a->oc;
   /* the pads along u are never written after this */
-  fill16(plane, zp16, (g.band + 2) * g.up);
+  fill16(plane, zp16, 2 * lines_max * up);
   for (b = 0; b < a->n; b++)
-    for (v0 = 0; v0 < g.lv; v0 += g.band) {
-      int32_t lines = g.lv - v0 < g.band ? g.lv - v0 : g.band;
+    for (v0 = 0; v0 < k.g.lv; v0 += k.g.band) {
+      int32_t lines = k.g.lv - v0 < k.g.band ? k.g.lv - v0 : k.g.band;
       const int8_t *xb = a->x + b * a->ih * a->iw * ic;
       /* plane lines outside the image hold the zero point for every channel of the band */
-      for (k = 0; k < lines + 2; k++) {
-        int32_t iv = v0 - pad_v + k;
-        if (iv < 0 || iv >= g.iv) fill16(plane + k * g.up + pad_u, zp16, g.iu);
+      for (i = 0; i < lines + 2; i++) {
+        int32_t iv = v0 - pad_v + i;
+        if (iv < 0 || iv >= k.g.iv) {
+          fill16(plane + i * up + pad_u, zp16, k.g.iu);
+          fill16(plane1 + i * up + pad_u, zp16, k.g.iu);
+        }
       }
-      for (c = 0; c < ic; c++) {
-        const int8_t *w = a->w + c;
-        int32_t oc = a->oc, m = a->mult[c], shift = a->shift[c], be = a->bias_eff[c], right = -shift, l;
-        int64_t most = (be < 0 ? -(int64_t)be : be) + 9 * 128 * 128;
-        int small = right >= 1 && right <= 21 && m >= 0 && most < ((int64_t)1 << 30), scale = small ? 2 : 1;
-        int32_t kb[13];
-        int8_t *y = a->y + (b * a->oh * a->ow + (g.along_h ? v0 : v0 * a->ow)) * oc + c;
-        for (k = 0; k < lines + 2; k++) {
-          int32_t iv = v0 - pad_v + k;
-          if (iv >= 0 && iv < g.iv) copy_line(plane + k * g.up + pad_u, xb + iv * sv + c, su, g.iu);
+      /* two channels per copy of the input, then one plane after the other */
+      for (c = 0; c + 2 <= ic; c += 2) {
+        for (i = 0; i < lines + 2; i++) {
+          int32_t iv = v0 - pad_v + i;
+          if (iv >= 0 && iv < k.g.iv) copy_line2(plane + i * up + pad_u, lines_max * up * 2, xb + iv * sv + c, su, k.g.iu);
         }
-        /* window row kv (along v) as the pairs (w0,w1) and (w1,w2) along u */
-        for (k = 0; k < 3; k++) {
-          int32_t t0 = g.along_h ? k : 3 * k, du = g.along_h ? 3 : 1;
-          int32_t w0 = w[t0 * oc] * scale, w1 = w[(t0 + du) * oc] * scale, w2 = w[(t0 + 2 * du) * oc] * scale;
-          kb[2 * k] = (int32_t)pair16(w0, w1);
-          kb[2 * k + 1] = (int32_t)pair16(w1, w2);
+        channel_lines(&k, plane, b, v0, lines, c);
+        channel_lines(&k, plane1, b, v0, lines, c + 1);
+      }
+      if (c < ic) {
+        for (i = 0; i < lines + 2; i++) {
+          int32_t iv = v0 - pad_v + i;
+          if (iv >= 0 && iv < k.g.iv) copy_line(plane + i * up + pad_u, xb + iv * sv + c, su, k.g.iu);
         }
-        kb[6] = kb[7] = small ? 2 * be : be;
-        if (small) {
-          kb[8] = m;
-          kb[9] = (int32_t)(1u << (right - 1)) + a->out_zp * (1 << right);
-          kb[10] = right;
-          kb[11] = ou;
-          kb[12] = g.lu & 1;
-        }
-        for (l = 0; l < lines; l++, y += ov) {
-          if (small && a->lo == -128 && a->hi == 127) {
-            line_rq(plane + l * g.up, y, g.lu >> 1, kb + 8);
-            continue;
-          }
-          line(plane + l * g.up, acc, pairs, kb);
-          if (small)
-            requant_small(acc, g.lu, m, kb[9], right, a->lo, a->hi, y, ou);
-          else
-            requant_any(acc, g.lu, m, shift, a->out_zp, a->lo, a->hi, y, ou);
-        }
+        channel_lines(&k, plane, b, v0, lines, c);
       }
     }
   return 1;
