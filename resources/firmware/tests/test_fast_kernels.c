@@ -89,12 +89,40 @@ static void random_window(qb_conv_int8 *a, int depthwise) {
 static int32_t m4_conv, m4_asm, m4_step, m4_add, m4_fc;
 #endif
 
+/* The shapes of the Cortex-M4 plane path (qb_dwconv_int8_m4.c): 3x3, stride 1, depth
+ * multiplier 1; now and then long lines (up to the path's limit and past it) or many lines
+ * (more than one band). */
+static void plane_window(qb_conv_int8 *a) {
+  int32_t kind = rnd(0, 7);
+  a->fh = a->fw = 3;
+  a->stride_h = a->stride_w = a->dil_h = a->dil_w = a->depth_multiplier = 1;
+  if (kind == 0) {
+    a->n = 1;
+    a->ih = rnd(40, 80);
+    a->iw = rnd(16, 32);
+    a->ic = rnd(1, 3);
+  } else if (kind == 1) {
+    a->n = 1;
+    a->ih = rnd(1, 4);
+    a->iw = rnd(200, 256);
+    a->ic = rnd(1, 2);
+  }
+  a->oc = a->ic;
+  /* the activation range most models use (no clamp inside int8) */
+  if (rnd(0, 2) == 0) {
+    a->lo = -128;
+    a->hi = 127;
+  }
+}
+
 /* Returns 1 when the fast kernel ran (and was checked), 0 when it declined the shape. */
-static int conv_case(int depthwise) {
+static int conv_case(int depthwise, int32_t *plane_cases) {
   qb_conv_int8 a;
   int32_t padding = rnd(0, 1), out_count, shape = rnd(0, 7);
-  uint32_t need;
+  uint32_t need, plane_need;
+  qb_dw_plane g;
   random_window(&a, depthwise);
+  if (depthwise && rnd(0, 1)) plane_window(&a);
   if (!depthwise && shape == 0) {
     /* 1x1 convolution (a matrix product) */
     a.fh = a.fw = 1;
@@ -130,9 +158,10 @@ static int conv_case(int depthwise) {
   a.shift = shift;
   a.scratch = scratch;
   need = depthwise ? qb_dwconv_int8_scratch(a.ic) : qb_conv_int8_scratch(a.fh, a.fw, a.ic, a.oc);
-  QB_CHECK(need > 0 && need <= sizeof scratch);
+  plane_need = depthwise ? qb_dwconv_int8_plane_scratch(&a) : 0;
+  QB_CHECK(need > 0 && need <= sizeof scratch && plane_need <= sizeof scratch);
   /* a scratch area just as large as this op's own need, or one a larger op sized */
-  a.scratch_bytes = rnd(0, 3) ? sizeof scratch : need;
+  a.scratch_bytes = rnd(0, 3) ? sizeof scratch : (need > plane_need ? need : plane_need);
   if (depthwise) qb_dwconv_int8_fold_bias(w, a.bias, a.fh * a.fw, a.oc, a.in_offset, bias_eff);
   else
     qb_conv_int8_fold_bias(w, a.bias, a.fh * a.fw * a.ic, a.oc, a.in_offset, bias_eff);
@@ -163,6 +192,16 @@ static int conv_case(int depthwise) {
     }
   }
 #endif
+  if (depthwise && qb_dwconv_int8_plane(&a, &g)) {
+    QB_CHECK(plane_need > 0);
+    ++*plane_cases;
+#if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
+    /* the plane path itself, not only through the dispatch */
+    poison(y_fast, out_count);
+    QB_CHECK(qb_dwconv_int8_m4(&a));
+    QB_CHECK(same(y_ref, y_fast, out_count));
+#endif
+  }
   return 1;
 }
 
@@ -265,9 +304,9 @@ static void add_case(void) {
 }
 
 void qb_fast_kernel_cases(int32_t rounds) {
-  int32_t i, conv = 0, dw = 0;
-  for (i = 0; i < rounds; i++) conv += conv_case(0);
-  for (i = 0; i < rounds; i++) dw += conv_case(1);
+  int32_t i, conv = 0, dw = 0, plane = 0;
+  for (i = 0; i < rounds; i++) conv += conv_case(0, &plane);
+  for (i = 0; i < rounds; i++) dw += conv_case(1, &plane);
   for (i = 0; i < rounds; i++) fc_case();
   for (i = 0; i < rounds; i++) add_case();
   /* enough cases actually exercised the fast paths */
@@ -280,4 +319,5 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(m4_add > rounds / 10);
   QB_CHECK(m4_fc > rounds / 10);
 #endif
+  QB_CHECK(plane > rounds / 4);
 }
