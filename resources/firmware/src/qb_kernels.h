@@ -70,6 +70,11 @@ void qb_dwconv_int8_ref(const qb_conv_int8 *a);
 int qb_dwconv_int8_fast(const qb_conv_int8 *a);
 void qb_fc_int8_ref(const qb_fc_int8 *a);
 int qb_fc_int8_fast(const qb_fc_int8 *a);
+/* wasm SIMD128 variants (qb_conv_int8_simd.c, SIMD builds only), called by the fast entry
+ * points above; 0 when they do not cover the shape. */
+int qb_conv_int8_simd(const qb_conv_int8 *a);
+int qb_dwconv_int8_simd(const qb_conv_int8 *a);
+int qb_fc_int8_simd(const qb_fc_int8 *a);
 /* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */
 typedef struct {
   const int8_t *a, *b;
