@@ -36,10 +36,22 @@ static int8_t rq_scalar(int32_t acc, int32_t mult, int32_t shift, int32_t zp, in
   return (int8_t)qb_clamp(qb_mbqm(acc, mult, (int)shift) + zp, lo, hi);
 }
 
-/* Per channel: c = 2^(r-1) and p = 2^(23-r) for rq4(), or p = 0 when it does not apply. */
+/* Per channel: c = 2^(r-1) and p = 2^(23-r) for rq4(), or p = 0 when it does not apply.
+ * Computed on every call (the prepared data has no room for them), four channels at a time:
+ * the powers of two come from float exponent bits, since SIMD128 has no per-lane shift. */
 static void rq_constants(const int32_t *mult, const int8_t *shift, int32_t n, int32_t lo, int32_t hi, int32_t *c, int32_t *p) {
-  int32_t o;
-  for (o = 0; o < n; o++) {
+  int32_t o = 0;
+  if (lo <= hi)
+    for (; o + 4 <= n; o += 4) {
+      v128_t s = wasm_i32x4_extend_low_i16x8(wasm_i16x8_extend_low_i8x16(wasm_v128_load32_zero(shift + o)));
+      v128_t ok = wasm_v128_and(wasm_v128_and(wasm_i32x4_ge(s, wasm_i32x4_splat(-23)), wasm_i32x4_le(s, wasm_i32x4_splat(-1))),
+                                wasm_i32x4_ge(wasm_v128_load(mult + o), wasm_i32x4_splat(0)));
+      /* 2^(-s-1) and 2^(23+s) as floats: biased exponents 126 - s and 150 + s */
+      v128_t cf = wasm_i32x4_shl(wasm_i32x4_sub(wasm_i32x4_splat(126), s), 23), pf = wasm_i32x4_shl(wasm_i32x4_add(s, wasm_i32x4_splat(150)), 23);
+      wasm_v128_store(c + o, wasm_v128_and(wasm_i32x4_trunc_sat_f32x4(cf), ok));
+      wasm_v128_store(p + o, wasm_v128_and(wasm_i32x4_trunc_sat_f32x4(pf), ok));
+    }
+  for (; o < n; o++) {
     int32_t s = shift[o];
     if (mult[o] >= 0 && s <= -1 && s >= -23 && lo <= hi) {
       c[o] = 1 << (-s - 1);
@@ -244,12 +256,13 @@ static void two_rows(const int16_t *xa, const int16_t *xb, const filters *f, con
 }
 
 /* The block's two rows, then the rq4() constants (8 bytes per filter): the layout of
- * qb_conv_int8_scratch(). Slots no tap fills are zeroed once. */
+ * qb_conv_int8_scratch(). The slots no tap fills (the last group's leading ones) are zeroed
+ * once. */
 static void setup(void *scratch, const row_shape *s, int32_t oc, const int32_t *mult, const int8_t *shift, int32_t lo, int32_t hi,
                   int16_t **rows, filters *f) {
   int16_t *block0 = (int16_t *)scratch;
   int32_t *c = (int32_t *)(void *)(block0 + 2 * s->len), i;
-  for (i = 0; i < 2 * s->len; i++) block0[i] = 0;
+  for (i = 0; i < s->pad; i++) block0[s->k8 + i] = block0[s->len + s->k8 + i] = 0;
   rows[0] = block0;
   rows[1] = block0 + s->len;
   rq_constants(mult, shift, oc, lo, hi, c, c + oc);
