@@ -12,6 +12,7 @@
  * - DEPTHWISE_CONV_2D: sixteen channels per pass, x * w by i32x4.extmul_*_i16x8 plus the
  *   folded bias (see qb_conv_int8.c for why out-of-image taps read the zero point).
  * - The requantization of four channels at once (rq4()): qb_mbqm's two roundings, exact.
+ * - AVERAGE_POOL_2D and MEAN sum their windows sixteen channels at a time (qb_sum16_int8()).
  *
  * Why rq4() is exact. SaturatingRoundingDoublingHighMul(x, m) for 0 <= m < 2^31 is
  * h = floor((x * m + 2^30) / 2^31) (qb_conv_int8.c derives it): the high words of the 64-bit
@@ -401,5 +402,28 @@ int qb_dwconv_int8_simd(const qb_conv_int8 *a) {
   return 1;
 }
 #undef DW8
+
+/* ---- window sums for AVERAGE_POOL_2D and MEAN ----------------------------------------------- */
+
+/* sums[j] = the sum of channel j (j < 16) over rows x cols pixels from x (exact: at most
+ * 2^23 int8 values per lane before an int32 could overflow, far above any window). */
+void qb_sum16_int8(const int8_t *x, int32_t rows, int32_t cols, int32_t row_stride, int32_t px_stride, int32_t *sums) {
+  v128_t s0 = wasm_i32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+  int32_t r, q;
+  for (r = 0; r < rows; r++, x += row_stride) {
+    const int8_t *p = x;
+    for (q = 0; q < cols; q++, p += px_stride) {
+      v128_t v = wasm_v128_load(p), lo = wasm_i16x8_extend_low_i8x16(v), hi = wasm_i16x8_extend_high_i8x16(v);
+      s0 = wasm_i32x4_add(s0, wasm_i32x4_extend_low_i16x8(lo));
+      s1 = wasm_i32x4_add(s1, wasm_i32x4_extend_high_i16x8(lo));
+      s2 = wasm_i32x4_add(s2, wasm_i32x4_extend_low_i16x8(hi));
+      s3 = wasm_i32x4_add(s3, wasm_i32x4_extend_high_i16x8(hi));
+    }
+  }
+  wasm_v128_store(sums, s0);
+  wasm_v128_store(sums + 4, s1);
+  wasm_v128_store(sums + 8, s2);
+  wasm_v128_store(sums + 12, s3);
+}
 
 #endif
