@@ -595,6 +595,9 @@ int qb_conv_int8_fast(const qb_conv_int8 *a) {
 #else
   int small = 0;
 #endif
+#if QB_WASM_SIMD
+  if (qb_conv_int8_simd(a)) return 1;
+#endif
   for (b = 0; b < a->n; b++)
     for (p = 0; p < pixels; p += 2) {
       int rows = p + 1 < pixels ? 2 : 1;
@@ -623,6 +626,9 @@ int qb_fc_int8_fast(const qb_fc_int8 *a) {
   if (a->w_offset != 0) return 0;
 #if QB_DSP
   if (qb_fc_int8_m4(a)) return 1;
+#endif
+#if QB_WASM_SIMD
+  if (qb_fc_int8_simd(a)) return 1;
 #endif
   for (b = 0; b < a->batches; b += 2) {
     int rows = b + 1 < a->batches ? 2 : 1;
@@ -729,6 +735,9 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
   if (qb_dwconv_int8_m4(a)) return 1;
 #endif
   if (a->depth_multiplier != 1 || taps > QB_DW_MAX_TAPS) return 0;
+#if QB_WASM_SIMD
+  if (qb_dwconv_int8_simd(a)) return 1;
+#endif
   for (c = 0; c < a->ic; c++) zrow[c] = (int8_t)(-a->in_offset);
 #if QB_DSP
   /* rq_right()'s constant once per channel rather than once per output */

@@ -98,6 +98,13 @@ void qb_fc_int8_ref(const qb_fc_int8 *a);
 int qb_fc_int8_fast(const qb_fc_int8 *a);
 /* The Cortex-M4 FULLY_CONNECTED kernel (qb_conv_int8_m4.c, DSP builds only); 0 when it declines. */
 int qb_fc_int8_m4(const qb_fc_int8 *a);
+/* wasm SIMD128 variants (qb_conv_int8_simd.c, SIMD builds only), called by the fast entry
+ * points above; 0 when they do not cover the shape. */
+int qb_conv_int8_simd(const qb_conv_int8 *a);
+int qb_dwconv_int8_simd(const qb_conv_int8 *a);
+int qb_fc_int8_simd(const qb_fc_int8 *a);
+/* Sixteen channels' sums over a window of NHWC int8 pixels (AVERAGE_POOL_2D, MEAN). */
+void qb_sum16_int8(const int8_t *x, int32_t rows, int32_t cols, int32_t row_stride, int32_t px_stride, int32_t *sums);
 /* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */
 typedef struct {
   const int8_t *a, *b;

@@ -41,13 +41,21 @@ static void poison(int8_t *p, int32_t n) {
   for (i = 0; i < n; i++) p[i] = 0x55;
 }
 
-/* Mostly the multipliers real scales give; now and then the extremes of the range. */
+/* Mostly the multipliers real scales give; now and then the extremes of the range. Half the
+ * time every channel of the layer gets a shift in [-23, -1] (what real scales give), the
+ * layers the SIMD build requantizes four channels at a time; now and then one channel of
+ * such a layer is out of that range, which sends its group of four to the scalar path. */
 static void random_requant(int32_t channels) {
-  int32_t c;
+  int32_t c, layer = rnd(0, 1);
   for (c = 0; c < channels; c++) {
     int32_t kind = rnd(0, 9);
     /* now and then a bias far beyond what real layers use: sums past 2^30 */
     bias[c] = rnd(0, 30) ? rnd(-30000, 30000) : (int32_t)(state ^ (state << 7));
+    if (layer && rnd(0, 40)) {
+      mult[c] = kind == 0 ? 0 : kind == 1 ? rnd(1, 1 << 30) : rnd(1 << 30, 0x7FFFFFFF);
+      shift[c] = (int8_t)(kind == 2 ? rnd(-23, -1) : kind == 3 ? rnd(-23, -18) : rnd(-12, -1));
+      continue;
+    }
     mult[c] = kind == 0 ? 0 : kind == 1 ? rnd(1, 1 << 30) : rnd(1 << 30, 0x7FFFFFFF);
     shift[c] = (int8_t)(kind == 2 ? rnd(-31, 30) : rnd(-12, 1));
   }
@@ -63,6 +71,12 @@ static void real_requant(int32_t channels, int32_t k) {
     mult[c] = rnd(0, 9) ? rnd(1 << 30, 0x7FFFFFFF) : rnd(0, 1 << 30);
     shift[c] = (int8_t)(rnd(0, 4) ? rnd(-12, -1) : rnd(-22, -1));
   }
+}
+
+/* Scratch the fast kernels must not rely on: whatever the previous op left. */
+static void dirty_scratch(void) {
+  int32_t i;
+  for (i = 0; i < (int32_t)(sizeof scratch / sizeof scratch[0]); i++) scratch[i] = (int32_t)(state ^ (uint32_t)i * 2654435761u);
 }
 
 static void random_window(qb_conv_int8 *a, int depthwise) {
@@ -172,6 +186,7 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
   else qb_conv_int8_ref(&a);
   a.y = y_fast;
   poison(y_fast, out_count);
+  dirty_scratch();
   if (depthwise ? !qb_dwconv_int8_fast(&a) : !qb_conv_int8_fast(&a)) {
     QB_CHECK(depthwise && a.depth_multiplier != 1); /* the only case a fast variant declines */
     return 0;
@@ -236,6 +251,7 @@ static void fc_case(void) {
   qb_fc_int8_ref(&a);
   a.y = y_fast;
   poison(y_fast, a.batches * a.units);
+  dirty_scratch();
   QB_CHECK(qb_fc_int8_fast(&a));
   QB_CHECK(same(y_ref, y_fast, a.batches * a.units));
 #if M4_KERNELS
