@@ -1,6 +1,9 @@
 /* ADD, SUB and MUL with NumPy broadcasting up to 4-D; int8 follows TFLite's
  * reference AddElementwise/SubElementwise (left shift 20) and MulElementwise. */
 #include "qb_kernels.h"
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
 
 typedef struct { int32_t dims[4], sa[4], sb[4]; } bcast;
 
@@ -47,33 +50,54 @@ static int32_t period(const int32_t dims[4], const int32_t s[4]) {
   return p;
 }
 
-/* The element loops: one operation, no index arithmetic, so compilers vectorize them. The
- * operands keep their order (a op b) and the clamp is the reference's, so every float is the
- * reference's bit for bit. */
-static void clamp_f32(float *y, int32_t m, float lo, float hi) {
-  int32_t j;
-  for (j = 0; j < m; j++) y[j] = y[j] < lo ? lo : (y[j] > hi ? hi : y[j]);
+/* The element loops: one operation and the reference's clamp, no index arithmetic. The
+ * operands keep their order (a op b), so every float is the reference's bit for bit. */
+static inline float clampf(float r, float lo, float hi) { return r < lo ? lo : (r > hi ? hi : r); }
+
+#if defined(__wasm_simd128__)
+/* pmax(r, lo) is r < lo ? lo : r and pmin(t, hi) is hi < t ? hi : t: the C clamp, NaN too. */
+#define QB_F32X4_LOOP(va, vb, sa, sb)                                                              \
+  for (; j + 4 <= m; j += 4) {                                                                    \
+    v128_t r = op == QB_OP_ADD ? wasm_f32x4_add(va, vb) : op == QB_OP_SUB ? wasm_f32x4_sub(va, vb) \
+                                                        : wasm_f32x4_mul(va, vb);                 \
+    wasm_v128_store(y + j, wasm_f32x4_pmin(wasm_f32x4_pmax(r, vlo), vhi));                        \
+  }
+#define QB_F32X4_SETUP const v128_t vlo = wasm_f32x4_splat(lo), vhi = wasm_f32x4_splat(hi)
+#else
+#define QB_F32X4_LOOP(va, vb, sa, sb)
+#define QB_F32X4_SETUP
+#endif
+
+#define QB_F32_TAIL(ea, eb)                                                                 \
+  if (op == QB_OP_ADD) for (; j < m; j++) y[j] = clampf((ea) + (eb), lo, hi);             \
+  else if (op == QB_OP_SUB) for (; j < m; j++) y[j] = clampf((ea) - (eb), lo, hi);        \
+  else for (; j < m; j++) y[j] = clampf((ea) * (eb), lo, hi);
+
+static inline void vv(int32_t op, const float *a, const float *b, float *y, int32_t m, float lo, float hi) {
+  int32_t j = 0;
+  QB_F32X4_SETUP;
+  QB_F32X4_LOOP(wasm_v128_load(a + j), wasm_v128_load(b + j), , )
+  QB_F32_TAIL(a[j], b[j])
 }
 
-static void vv(int32_t op, const float *a, const float *b, float *y, int32_t m) {
-  int32_t j;
-  if (op == QB_OP_ADD) for (j = 0; j < m; j++) y[j] = a[j] + b[j];
-  else if (op == QB_OP_SUB) for (j = 0; j < m; j++) y[j] = a[j] - b[j];
-  else for (j = 0; j < m; j++) y[j] = a[j] * b[j];
+static inline void vs(int32_t op, const float *a, float b, float *y, int32_t m, float lo, float hi) {
+  int32_t j = 0;
+#if defined(__wasm_simd128__)
+  const v128_t bb = wasm_f32x4_splat(b);
+#endif
+  QB_F32X4_SETUP;
+  QB_F32X4_LOOP(wasm_v128_load(a + j), bb, , )
+  QB_F32_TAIL(a[j], b)
 }
 
-static void vs(int32_t op, const float *a, float b, float *y, int32_t m) {
-  int32_t j;
-  if (op == QB_OP_ADD) for (j = 0; j < m; j++) y[j] = a[j] + b;
-  else if (op == QB_OP_SUB) for (j = 0; j < m; j++) y[j] = a[j] - b;
-  else for (j = 0; j < m; j++) y[j] = a[j] * b;
-}
-
-static void sv(int32_t op, float a, const float *b, float *y, int32_t m) {
-  int32_t j;
-  if (op == QB_OP_ADD) for (j = 0; j < m; j++) y[j] = a + b[j];
-  else if (op == QB_OP_SUB) for (j = 0; j < m; j++) y[j] = a - b[j];
-  else for (j = 0; j < m; j++) y[j] = a * b[j];
+static inline void sv(int32_t op, float a, const float *b, float *y, int32_t m, float lo, float hi) {
+  int32_t j = 0;
+#if defined(__wasm_simd128__)
+  const v128_t aa = wasm_f32x4_splat(a);
+#endif
+  QB_F32X4_SETUP;
+  QB_F32X4_LOOP(aa, wasm_v128_load(b + j), , )
+  QB_F32_TAIL(a, b[j])
 }
 
 int qb_binary_f32_fast(const qb_binary_f32 *e) {
@@ -85,19 +109,18 @@ int qb_binary_f32_fast(const qb_binary_f32 *e) {
   inner = pa < pb ? pa : pb;
   if (inner == 1 && pa != pb) {
     if (pa == 1)
-      for (o = 0; o < n; o += pb) sv(e->op, e->a[0], e->b, e->y + o, pb);
+      for (o = 0; o < n; o += pb) sv(e->op, e->a[0], e->b, e->y + o, pb, e->lo, e->hi);
     else
-      for (o = 0; o < n; o += pa) vs(e->op, e->a, e->b[0], e->y + o, pa);
+      for (o = 0; o < n; o += pa) vs(e->op, e->a, e->b[0], e->y + o, pa, e->lo, e->hi);
   } else {
     for (o = 0; o < n; o += inner) {
-      vv(e->op, e->a + ao, e->b + bo, e->y + o, inner);
+      vv(e->op, e->a + ao, e->b + bo, e->y + o, inner, e->lo, e->hi);
       ao += inner;
       bo += inner;
       if (ao == pa) ao = 0;
       if (bo == pb) bo = 0;
     }
   }
-  clamp_f32(e->y, n, e->lo, e->hi);
   return 1;
 }
 
