@@ -119,6 +119,27 @@ void qb_add_int8_fast(const qb_add_int8 *a);
 /* The Cortex-M4 ADD/SUB loop (qb_conv_int8_m4.c, DSP builds only); 0 when it declines. */
 int qb_add_int8_m4(const qb_add_int8 *a);
 
+/* float32 ADD/SUB/MUL (op: QB_OP_ADD, QB_OP_SUB or QB_OP_MUL) over the output's 4-D dims
+ * with each operand's strides (0 where it broadcasts), clamped to [lo, hi]. The fast variant
+ * covers operands that are the whole output, repeat over its trailing dimensions (a
+ * per-channel vector) or are one value, and returns 0 for any other broadcast. */
+typedef struct {
+  const float *a, *b;
+  float *y;
+  int32_t dims[4], sa[4], sb[4];
+  int32_t op;
+  float lo, hi;
+} qb_binary_f32;
+void qb_binary_f32_ref(const qb_binary_f32 *e);
+int qb_binary_f32_fast(const qb_binary_f32 *e);
+
+/* float32 to int8 QUANTIZE (AffineQuantize) and int8 to float32 DEQUANTIZE, per tensor. The
+ * fast variants return 0 for zero points outside the int8 range (never in a valid model). */
+void qb_quantize_f32_ref(const float *x, int8_t *y, int32_t n, float scale, int32_t zero_point);
+int qb_quantize_f32_fast(const float *x, int8_t *y, int32_t n, float scale, int32_t zero_point);
+void qb_dequantize_i8_ref(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point);
+int qb_dequantize_i8_fast(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point);
+
 qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op);
 qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op);
 qb_status qb_k_fully_connected(qb_interpreter *it, const qb_op *op);

@@ -319,12 +319,120 @@ static void add_case(void) {
 #endif
 }
 
+/* Floats of every kind the float kernels can meet: mostly ordinary values, now and then zeros
+ * of both signs, infinities, NaN, subnormals and values past the int32 range. */
+static float random_float(void) {
+  union { uint32_t u; float f; } v;
+  switch (rnd(0, 15)) {
+    case 0: v.u = (uint32_t)rnd(0, 1) << 31; break;
+    case 1: v.u = rnd(0, 1) ? 0x7F800000u : 0xFF800000u; break;
+    case 2: v.u = 0x7FC00000u | (uint32_t)rnd(0, 0x3FFFFF); break;
+    case 3: v.u = (uint32_t)rnd(1, 0x7FFFFF) | ((uint32_t)rnd(0, 1) << 31); break;
+    case 4: v.f = (float)rnd(-1000, 1000) * 1e7f; break;
+    case 5: v.u = state; break;
+    default: v.f = (float)rnd(-300000, 300000) / (float)rnd(1, 2000); break;
+  }
+  return v.f;
+}
+
+/* Same bits, or both NaN (an operation's NaN carries no value to compare). */
+static int same_float(const float *a, const float *b, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) {
+    union { float f; uint32_t u; } p, q;
+    p.f = a[i];
+    q.f = b[i];
+    if (p.u != q.u && !(a[i] != a[i] && b[i] != b[i])) return 0;
+  }
+  return 1;
+}
+
+#define MAX_F 600
+static float fa[MAX_F], fb[MAX_F], fy_ref[MAX_F], fy_fast[MAX_F];
+
+/* Fills the strides of an operand whose dims are `od` (1 where it broadcasts). */
+static void operand_strides(const int32_t *od, int32_t *s) {
+  int32_t i, st = 1;
+  for (i = 3; i >= 0; i--) {
+    s[i] = od[i] == 1 ? 0 : st;
+    st *= od[i];
+  }
+}
+
+/* Returns 1 when the fast kernel took the broadcast. Operands are the whole output, its last
+ * k dimensions (a per-channel vector), one value, or (the declined case) dims set to 1 at
+ * random places. */
+static int binary_f32_case(void) {
+  qb_binary_f32 e;
+  int32_t da[4], db[4], i, n = 1, kind_a = rnd(0, 3), kind_b = rnd(0, 3), ka = rnd(0, 3), kb = rnd(0, 3);
+  const int32_t ops[3] = {QB_OP_ADD, QB_OP_SUB, QB_OP_MUL};
+  do {
+    n = 1;
+    for (i = 0; i < 4; i++) {
+      e.dims[i] = rnd(0, 2) ? 1 : rnd(1, 6);
+      if (i == 3) e.dims[i] = rnd(1, 40);
+      n *= e.dims[i];
+    }
+  } while (n > MAX_F);
+  for (i = 0; i < 4; i++) {
+    da[i] = kind_a == 0 ? e.dims[i] : kind_a == 1 ? (i >= ka ? e.dims[i] : 1) : kind_a == 2 ? 1 : (rnd(0, 1) ? e.dims[i] : 1);
+    db[i] = kind_b == 0 ? e.dims[i] : kind_b == 1 ? (i >= kb ? e.dims[i] : 1) : kind_b == 2 ? 1 : (rnd(0, 1) ? e.dims[i] : 1);
+  }
+  operand_strides(da, e.sa);
+  operand_strides(db, e.sb);
+  for (i = 0; i < n; i++) {
+    fa[i] = random_float();
+    fb[i] = random_float();
+  }
+  e.a = fa;
+  e.b = fb;
+  e.op = ops[rnd(0, 2)];
+  switch (rnd(0, 3)) {
+    case 0: qb_act_range_float(QB_ACT_NONE, &e.lo, &e.hi); break;
+    case 1: qb_act_range_float(QB_ACT_RELU, &e.lo, &e.hi); break;
+    case 2: qb_act_range_float(QB_ACT_RELU6, &e.lo, &e.hi); break;
+    default: qb_act_range_float(QB_ACT_RELU_N1_TO_1, &e.lo, &e.hi); break;
+  }
+  e.y = fy_ref;
+  qb_binary_f32_ref(&e);
+  e.y = fy_fast;
+  for (i = 0; i < n; i++) fy_fast[i] = 12345.0f;
+  if (!qb_binary_f32_fast(&e)) {
+    QB_CHECK(kind_a == 3 || kind_b == 3);
+    return 0;
+  }
+  QB_CHECK(same_float(fy_ref, fy_fast, n));
+  return 1;
+}
+
+/* QUANTIZE and DEQUANTIZE on random lengths (the SIMD body and its tail), scales from
+ * subnormal to huge, and every int8 zero point. */
+static void quantize_case(void) {
+  int32_t n = rnd(1, MAX_F), i, zp = rnd(-128, 127);
+  float scale = rnd(0, 9) ? (float)rnd(1, 100000) / 1048576.0f : rnd(0, 1) ? 1e-40f : 3e37f;
+  for (i = 0; i < n; i++) {
+    /* mostly values near a rounding tie, where the rounding direction shows */
+    fa[i] = rnd(0, 3) ? ((float)rnd(-700, 700) + 0.5f * (float)rnd(-1, 1)) * scale : random_float();
+  }
+  fill(y_ref, n);
+  qb_quantize_f32_ref(fa, y_ref, n, scale, zp);
+  poison(y_fast, n);
+  QB_CHECK(qb_quantize_f32_fast(fa, y_fast, n, scale, zp));
+  QB_CHECK(same(y_ref, y_fast, n));
+  fill(x, n);
+  qb_dequantize_i8_ref(x, fy_ref, n, scale, zp);
+  QB_CHECK(qb_dequantize_i8_fast(x, fy_fast, n, scale, zp));
+  QB_CHECK(same_float(fy_ref, fy_fast, n));
+}
+
 void qb_fast_kernel_cases(int32_t rounds) {
-  int32_t i, conv = 0, dw = 0, plane = 0;
+  int32_t i, conv = 0, dw = 0, plane = 0, binary = 0;
   for (i = 0; i < rounds; i++) conv += conv_case(0, &plane);
   for (i = 0; i < rounds; i++) dw += conv_case(1, &plane);
   for (i = 0; i < rounds; i++) fc_case();
   for (i = 0; i < rounds; i++) add_case();
+  for (i = 0; i < rounds; i++) binary += binary_f32_case();
+  for (i = 0; i < rounds; i++) quantize_case();
   /* enough cases actually exercised the fast paths */
   QB_CHECK(conv > rounds / 3);
   QB_CHECK(dw > rounds / 3);
@@ -336,4 +444,5 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(m4_fc > rounds / 10);
 #endif
   QB_CHECK(plane > rounds / 4);
+  QB_CHECK(binary > rounds / 3);
 }
