@@ -595,6 +595,9 @@ int qb_conv_int8_fast(const qb_conv_int8 *a) {
 #else
   int small = 0;
 #endif
+#if QB_WASM_SIMD
+  if (qb_conv_int8_simd(a)) return 1;
+#endif
   for (b = 0; b < a->n; b++)
     for (p = 0; p < pixels; p += 2) {
       int rows = p + 1 < pixels ? 2 : 1;
@@ -624,6 +627,9 @@ int qb_fc_int8_fast(const qb_fc_int8 *a) {
 #if QB_DSP
   if (qb_fc_int8_m4(a)) return 1;
 #endif
+#if QB_WASM_SIMD
+  if (qb_fc_int8_simd(a)) return 1;
+#endif
   for (b = 0; b < a->batches; b += 2) {
     int rows = b + 1 < a->batches ? 2 : 1;
     put(block, rows, 0, a->depth, 0, a->x + b * a->depth, a->depth, a->in_offset);
@@ -644,6 +650,54 @@ uint32_t qb_dwconv_int8_scratch(int32_t ic) {
   /* one int64 requantization constant per channel (the Cortex-M4 kernel's), a row of zero
    * points, then one int32 accumulator per channel */
   return (uint32_t)(8 * ic + ((ic + 3) & ~3) + 4 * ic);
+}
+
+/* Plane lines of at most this many int16: the M4 kernel reaches two lines ahead through
+ * LDRD's immediate offset, at most 1020 bytes, so the line pitch is built into its code. */
+#define QB_DW_PLANE_MAX_UP 254
+/* Shapes with many lines fill the plane in bands that stay within this many bytes, so the
+ * scratch does not grow with the image. */
+#define QB_DW_PLANE_BYTES 4096u
+
+/* Plane line pitch for lu outputs along a line: it holds the pairs of outputs' taps plus
+ * two, rounded up to one of the pitches the M4 kernel is built for (16, 32, 64, 128, 254
+ * int16); 0 beyond the last. */
+static int32_t plane_up(int32_t lu) {
+  int32_t need = lu > QB_DW_PLANE_MAX_UP - 2 ? QB_DW_PLANE_MAX_UP + 1 : 2 * ((lu + 1) / 2) + 2, up = 16;
+  while (up < need && up < 128) up *= 2;
+  return up >= need ? up : need <= QB_DW_PLANE_MAX_UP ? QB_DW_PLANE_MAX_UP : 0;
+}
+
+int qb_dwconv_int8_plane(const qb_conv_int8 *a, qb_dw_plane *g) {
+  int32_t up_w, up_h;
+  int along_h;
+  if (a->fh != 3 || a->fw != 3 || a->stride_h != 1 || a->stride_w != 1 || a->dil_h != 1 || a->dil_w != 1 || a->depth_multiplier != 1 ||
+      a->n <= 0 || a->ic <= 0 || a->oc != a->ic || a->oh <= 0 || a->ow <= 0 || a->ih <= 0 || a->iw <= 0 || a->ih > a->oh + 2 ||
+      a->iw > a->ow + 2)
+    return 0;
+  up_w = plane_up(a->ow);
+  up_h = plane_up(a->oh);
+  if (!up_w && !up_h) return 0;
+  /* fewer, longer lines: each line costs a fixed setup and up to one wasted output */
+  if (!up_w) along_h = 1;
+  else if (!up_h) along_h = 0;
+  else along_h = (int64_t)(2 * ((a->oh + 1) / 2) + 4) * a->ow < (int64_t)(2 * ((a->ow + 1) / 2) + 4) * a->oh;
+  g->along_h = along_h;
+  g->lu = along_h ? a->oh : a->ow;
+  g->lv = along_h ? a->ow : a->oh;
+  g->iu = along_h ? a->ih : a->iw;
+  g->iv = along_h ? a->iw : a->ih;
+  g->up = along_h ? up_h : up_w;
+  /* two planes (a pair of channels per copy of the input) */
+  g->band = ((uint64_t)g->lv + 2) * (uint64_t)g->up * 4u <= QB_DW_PLANE_BYTES ? g->lv : (int32_t)(QB_DW_PLANE_BYTES / (uint32_t)(g->up * 4)) - 2;
+  return 1;
+}
+
+uint32_t qb_dwconv_int8_plane_scratch(const qb_conv_int8 *a) {
+  qb_dw_plane g;
+  if (!qb_dwconv_int8_plane(a, &g)) return 0;
+  /* two planes of band + 2 lines of int16, then one line of int32 sums (pairs of outputs) */
+  return (uint32_t)(2 * (g.band + 2) * g.up * 2 + 8 * ((g.lu + 1) / 2));
 }
 
 void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out) {
@@ -677,7 +731,13 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
 #if QB_DSP
   int all_right = 1;
 #endif
+#if QB_DSP
+  if (qb_dwconv_int8_m4(a)) return 1;
+#endif
   if (a->depth_multiplier != 1 || taps > QB_DW_MAX_TAPS) return 0;
+#if QB_WASM_SIMD
+  if (qb_dwconv_int8_simd(a)) return 1;
+#endif
   for (c = 0; c < a->ic; c++) zrow[c] = (int8_t)(-a->in_offset);
 #if QB_DSP
   /* rq_right()'s constant once per channel rather than once per output */

@@ -59,6 +59,26 @@ typedef struct {
 uint32_t qb_conv_int8_scratch(int32_t fh, int32_t fw, int32_t ic, int32_t oc);
 uint32_t qb_dwconv_int8_scratch(int32_t ic);
 uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units);
+/*
+ * The Cortex-M4 3x3 stride-1 depthwise path (qb_dwconv_int8_m4.c) works on one channel at
+ * a time in a "plane": lines of int16 input values (the input zero point where the window
+ * leaves the image) along u, which is the width or, when that makes fewer and longer lines,
+ * the height. Lines are `up` int16 apart (at least two more than twice the output pairs);
+ * `band` output lines are computed per fill of band + 2 plane lines. Every build sizes the scratch
+ * from this geometry, so the arena is the same on all of them.
+ */
+typedef struct {
+  int32_t along_h;        /* u is the height (lines are columns) */
+  int32_t lu, lv, iu, iv; /* outputs along u and v; input extents along u and v */
+  int32_t up, band;
+} qb_dw_plane;
+/* 1 and the geometry when the plane path covers the shape (3x3, stride 1, no dilation,
+ * depth multiplier 1, lines short enough for the kernel's load offsets), else 0. */
+int qb_dwconv_int8_plane(const qb_conv_int8 *a, qb_dw_plane *g);
+/* Scratch of the plane path for this shape (0 when it does not apply); the pads are not read. */
+uint32_t qb_dwconv_int8_plane_scratch(const qb_conv_int8 *a);
+/* The plane path itself (Cortex-M4 DSP builds only); 0 when it declines the shape. */
+int qb_dwconv_int8_m4(const qb_conv_int8 *a);
 /* bias + in_offset * (sum of the channel's filter taps), wrapping: the depthwise fast kernel
  * reads out-of-image taps as the input zero point, so every window sums all taps. */
 void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out);
@@ -78,6 +98,13 @@ void qb_fc_int8_ref(const qb_fc_int8 *a);
 int qb_fc_int8_fast(const qb_fc_int8 *a);
 /* The Cortex-M4 FULLY_CONNECTED kernel (qb_conv_int8_m4.c, DSP builds only); 0 when it declines. */
 int qb_fc_int8_m4(const qb_fc_int8 *a);
+/* wasm SIMD128 variants (qb_conv_int8_simd.c, SIMD builds only), called by the fast entry
+ * points above; 0 when they do not cover the shape. */
+int qb_conv_int8_simd(const qb_conv_int8 *a);
+int qb_dwconv_int8_simd(const qb_conv_int8 *a);
+int qb_fc_int8_simd(const qb_fc_int8 *a);
+/* Sixteen channels' sums over a window of NHWC int8 pixels (AVERAGE_POOL_2D, MEAN). */
+void qb_sum16_int8(const int8_t *x, int32_t rows, int32_t cols, int32_t row_stride, int32_t px_stride, int32_t *sums);
 /* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */
 typedef struct {
   const int8_t *a, *b;
@@ -91,6 +118,27 @@ void qb_add_int8_ref(const qb_add_int8 *a);
 void qb_add_int8_fast(const qb_add_int8 *a);
 /* The Cortex-M4 ADD/SUB loop (qb_conv_int8_m4.c, DSP builds only); 0 when it declines. */
 int qb_add_int8_m4(const qb_add_int8 *a);
+
+/* float32 ADD/SUB/MUL (op: QB_OP_ADD, QB_OP_SUB or QB_OP_MUL) over the output's 4-D dims
+ * with each operand's strides (0 where it broadcasts), clamped to [lo, hi]. The fast variant
+ * covers operands that are the whole output, repeat over its trailing dimensions (a
+ * per-channel vector) or are one value, and returns 0 for any other broadcast. */
+typedef struct {
+  const float *a, *b;
+  float *y;
+  int32_t dims[4], sa[4], sb[4];
+  int32_t op;
+  float lo, hi;
+} qb_binary_f32;
+void qb_binary_f32_ref(const qb_binary_f32 *e);
+int qb_binary_f32_fast(const qb_binary_f32 *e);
+
+/* float32 to int8 QUANTIZE (AffineQuantize) and int8 to float32 DEQUANTIZE, per tensor. The
+ * fast variants return 0 for zero points outside the int8 range (never in a valid model). */
+void qb_quantize_f32_ref(const float *x, int8_t *y, int32_t n, float scale, int32_t zero_point);
+int qb_quantize_f32_fast(const float *x, int8_t *y, int32_t n, float scale, int32_t zero_point);
+void qb_dequantize_i8_ref(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point);
+int qb_dequantize_i8_fast(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point);
 
 qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op);
 qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op);

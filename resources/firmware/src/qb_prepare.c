@@ -28,13 +28,40 @@ uint32_t qb_prepared_bytes(const qb_interpreter *it, const qb_op *op) {
   return (uint32_t)int8_channels(it, op) * QB_PREPARED_BYTES_PER_CHANNEL;
 }
 
+/* The larger of the two depthwise fast paths' needs; they never run at once. The plane
+ * path's depends on the shape and options, read as the kernel will read them. */
+static uint32_t dw_scratch(const qb_interpreter *it, const qb_op *op) {
+  const qb_tensor *in = &it->tensors[op->in[0]], *f = &it->tensors[op->in[1]], *out = &it->tensors[op->out[0]];
+  uint32_t general = qb_dwconv_int8_scratch(in->dims[3]), plane = 0;
+  if (out->rank == 4) {
+    qb_conv_int8 s;
+    qb_fill(&s, 0, sizeof s);
+    s.n = in->dims[0];
+    s.ih = in->dims[1];
+    s.iw = in->dims[2];
+    s.ic = in->dims[3];
+    s.fh = f->dims[1];
+    s.fw = f->dims[2];
+    s.oc = f->dims[3];
+    s.oh = out->dims[1];
+    s.ow = out->dims[2];
+    s.stride_w = qb_opt_int(it, op, 1, 0, 4);
+    s.stride_h = qb_opt_int(it, op, 2, 0, 4);
+    s.depth_multiplier = qb_opt_int(it, op, 3, 1, 4);
+    s.dil_w = qb_opt_int(it, op, 5, 1, 4);
+    s.dil_h = qb_opt_int(it, op, 6, 1, 4);
+    plane = qb_dwconv_int8_plane_scratch(&s);
+  }
+  return general > plane ? general : plane;
+}
+
 uint32_t qb_scratch_bytes(const qb_interpreter *it, const qb_op *op) {
   const qb_tensor *f;
   if (!int8_channels(it, op)) return 0;
   f = &it->tensors[op->in[1]];
   if (op->code == QB_OP_CONV_2D) return qb_conv_int8_scratch(f->dims[1], f->dims[2], f->dims[3], f->dims[0]);
   if (op->code == QB_OP_FULLY_CONNECTED) return qb_fc_int8_scratch(f->dims[1], f->dims[0]);
-  return qb_dwconv_int8_scratch(it->tensors[op->in[0]].dims[3]);
+  return dw_scratch(it, op);
 }
 
 static void prepare_op(qb_interpreter *it, const qb_op *op, int32_t channels) {
