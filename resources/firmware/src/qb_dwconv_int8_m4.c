@@ -1,15 +1,17 @@
 /*
- * Cortex-M4 (DSP extension) DEPTHWISE_CONV_2D for 3x3 windows at stride 1, depth
- * multiplier 1: the layers of DS-CNN style models. Other shapes take the kernels of
- * qb_conv_int8.c.
+ * Cortex-M4 (DSP extension) DEPTHWISE_CONV_2D for 3x3 windows at stride 1 or 2, depth
+ * multiplier 1: the layers of DS-CNN and MobileNet style models. Other shapes take the
+ * kernels of qb_conv_int8.c.
  *
- * Channel by channel, the input is copied once into a plane of int16 lines (see qb_dw_plane
- * in qb_kernels.h), the input zero point standing in for taps outside the image. Along a
- * line two outputs share each plane line's two words (x0,x1) and (x2,x3):
+ * Channel by channel (two channels per copy at stride 1), the input is copied once into a
+ * plane of int16 lines (see qb_dw_plane in qb_kernels.h), the input zero point standing in
+ * for taps outside the image. Along a line two outputs share each plane line's two words
+ * (x0,x1) and (x2,x3):
  *   out0 = x0*w0 + x1*w1 + x2*w2 = SMLAD(x01, w01) + SMLABT(x23, w12)
  *   out1 = x1*w0 + x2*w1 + x3*w2 = SMLATB(x01, w01) + SMLAD(x23, w12)
  * so six MACs take one LDRD and four multiply-accumulates, and only the two weight pairs
- * w01 and w12 of each window row are held in registers.
+ * w01 and w12 of each window row are held in registers. At stride 2 the second output is
+ * SMLAD(x23, w01) + SMLABT(x45, w12), one more load per row.
  *
  * Why it is exact: as in qb_dwconv_int8_fast, the sum is bias_eff + sum(x * w) with
  * bias_eff = bias + in_offset * sum(w), which wraps to the reference's sum; the zero point
@@ -22,15 +24,7 @@
 #if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
 #include <arm_acle.h>
 
-static inline uint32_t ld32(const void *p) {
-  uint32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-
-static inline void st32(void *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
-
-/* (lo, hi) as an int16 pair; gcc makes it one PKHBT */
+/* (lo, hi) as an int16 pair */
 static inline uint32_t pair16(int32_t lo, int32_t hi) { return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16); }
 
 /* n input values `stride` bytes apart into a plane line, two per store (d may be only
