@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../../core/train/backend';
-import { wasmTrainingKernels } from '../../core/train/wasm-kernels';
+import {
+  batchNormSimdReady,
+  replacedWasmKernels,
+  wasmTrainingKernels,
+} from '../../core/train/wasm-kernels';
 
 type Shape4 = [number, number, number, number];
 
@@ -323,4 +327,54 @@ describe('wasm training kernels', () => {
       );
     }
   });
+  // [x shape, parameter length (0: absent), special values in x and the variance]
+  const batchNormCases: [number[], number, boolean][] = [
+    [[3, 5, 7, 32], 32, false],
+    [[2, 4, 4, 8], 8, true],
+    [[1, 2, 2, 12], 1, false],
+    [[4, 3, 3, 256], 256, true],
+    [[2, 3, 3, 6], 6, false], // not a multiple of four channels: the backend's kernel
+    [[5, 3], 3, false],
+  ];
+  for (const [shape, params, special] of batchNormCases) {
+    it(`FusedBatchNorm equals the backend's own kernel bit for bit on [${shape}], parameters of ${params}${special ? ', with NaN, infinities, zeros and a zero variance' : ''}`, async () => {
+      await useBackend('wasm');
+      const own = replacedWasmKernels.get('FusedBatchNorm');
+      assert.ok(own, 'the backend kernel was kept as the fallback');
+      // Node 20 runs wasm SIMD: the cases with channels a multiple of four take the loop.
+      assert.ok(batchNormSimdReady(tf.backend()), 'the SIMD loop can run on this backend');
+      const xs = values(size(shape), 21).map((v) => v * 40);
+      const p = (seed: number, lo: number) => values(params, seed).map((v) => lo + Math.abs(v) * 3);
+      const variance = p(23, 0);
+      if (special) {
+        xs.set([NaN, Infinity, -Infinity, 0, -0, 3e38, 1e-42], 0);
+        variance.set([0, 1e-30], 0);
+      }
+      const inputs = {
+        x: tf.tensor(xs, shape),
+        mean: tf.tensor(values(params, 22)),
+        variance: tf.tensor(variance),
+        offset: tf.tensor(values(params, 24)),
+        scale: tf.tensor(p(25, 0.1)),
+      };
+      const attrs = { varianceEpsilon: 1e-3 };
+      const ours = run('FusedBatchNorm', inputs, attrs);
+      const theirs = own!.kernelFunc({
+        inputs,
+        backend: tf.backend(),
+        attrs,
+      } as never) as tf.TensorInfo;
+      const a = new Uint32Array(((await ours.data()) as Float32Array).buffer);
+      const b = new Uint32Array(
+        (tf.backend().readSync(theirs.dataId) as Float32Array).slice().buffer,
+      );
+      tf.backend().disposeData(theirs.dataId);
+      ours.dispose();
+      for (const t of Object.values(inputs)) t.dispose();
+      assert.equal(a.length, b.length);
+      let differ = 0;
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ++;
+      assert.equal(differ, 0, `${differ} of ${a.length} floats differ`);
+    });
+  }
 });

@@ -1,8 +1,13 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs';
+import { fusedBatchNormConfig } from './batch-norm';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { tileConfig } from './tile';
+import { replacedWasmKernels } from './wasm-backend';
+
+export { replacedWasmKernels };
+export { batchNormSimdReady } from './batch-norm';
 
 /**
  * Gradient kernels tfjs-backend-wasm 4.22 lacks for the layers Quantbench trains, found by
@@ -15,10 +20,10 @@ export const missingWasmKernels: readonly KernelConfig[] = [
 ];
 
 /**
- * Kernels wasm has but that are slow enough to dominate a training step (measured with
- * tf.profile on the sample model): replaced, same results.
+ * Kernels wasm has but that are slow enough to dominate a training step or an evaluation
+ * (measured with tf.profile on the sample model): replaced, same results.
  */
-export const fasterWasmKernels: readonly KernelConfig[] = [tileConfig];
+export const fasterWasmKernels: readonly KernelConfig[] = [tileConfig, fusedBatchNormConfig];
 
 export const wasmTrainingKernels: readonly KernelConfig[] = [
   ...missingWasmKernels,
@@ -35,7 +40,11 @@ export function registerWasmTrainingKernels(): void {
     if (!getKernel(config.kernelName, 'wasm')) registerKernel(config);
   }
   for (const config of fasterWasmKernels) {
-    if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
+    const own = getKernel(config.kernelName, 'wasm');
+    if (own) {
+      replacedWasmKernels.set(config.kernelName, own);
+      unregisterKernel(config.kernelName, 'wasm');
+    }
     registerKernel(config);
   }
 }

@@ -1,4 +1,4 @@
-import type { DataType, TensorInfo } from '@tensorflow/tfjs';
+import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 
 /**
  * The part of tfjs-backend-wasm's BackendWasm that our kernels use. The class is not
@@ -25,3 +25,9 @@ export function assertChannelsLast(kernel: string, dataFormat: string | undefine
     throw new Error(`${kernel} on wasm supports NHWC only, got ${dataFormat}`);
   }
 }
+
+/**
+ * The backend's own kernels that ours replaced (registerWasmTrainingKernels fills it): the
+ * fallback for inputs a faster kernel does not cover, and what tests compare against.
+ */
+export const replacedWasmKernels = new Map<string, KernelConfig>();

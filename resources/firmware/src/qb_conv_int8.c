@@ -589,9 +589,14 @@ int qb_conv_int8_fast(const qb_conv_int8 *a) {
   int16_t *block = (int16_t *)a->scratch;
   int32_t *acc = (int32_t *)(void *)(block + 2 * row_len(k));
 #if QB_DSP
-  int small = small_accumulators(k, a->bias, a->oc);
+  int small;
+  if (qb_conv_int8_m4(a)) return 1;
+  small = small_accumulators(k, a->bias, a->oc);
 #else
   int small = 0;
+#endif
+#if QB_WASM_SIMD
+  if (qb_conv_int8_simd(a)) return 1;
 #endif
   for (b = 0; b < a->n; b++)
     for (p = 0; p < pixels; p += 2) {
@@ -619,6 +624,12 @@ int qb_fc_int8_fast(const qb_fc_int8 *a) {
   int small = 0;
 #endif
   if (a->w_offset != 0) return 0;
+#if QB_DSP
+  if (qb_fc_int8_m4(a)) return 1;
+#endif
+#if QB_WASM_SIMD
+  if (qb_fc_int8_simd(a)) return 1;
+#endif
   for (b = 0; b < a->batches; b += 2) {
     int rows = b + 1 < a->batches ? 2 : 1;
     put(block, rows, 0, a->depth, 0, a->x + b * a->depth, a->depth, a->in_offset);
@@ -705,6 +716,15 @@ void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps
   }
 }
 
+void qb_conv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t k, int32_t oc, int32_t in_offset, int32_t *out) {
+  int32_t c, t;
+  for (c = 0; c < oc; c++) {
+    int32_t s = 0;
+    for (t = 0; t < k; t++) s = WRAP_ADD(s, w[c * k + t]);
+    out[c] = WRAP_ADD(bias ? bias[c] : 0, WRAP_MUL(in_offset, s));
+  }
+}
+
 int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
   const int8_t *tap[QB_DW_MAX_TAPS];
   int64_t *kp = (int64_t *)a->scratch;
@@ -722,6 +742,9 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
   if (qb_dwconv_int8_m4(a)) return 1;
 #endif
   if (a->depth_multiplier != 1 || taps > QB_DW_MAX_TAPS) return 0;
+#if QB_WASM_SIMD
+  if (qb_dwconv_int8_simd(a)) return 1;
+#endif
   for (c = 0; c < a->ic; c++) zrow[c] = (int8_t)(-a->in_offset);
 #if QB_DSP
   /* rq_right()'s constant once per channel rather than once per output */
@@ -862,6 +885,9 @@ void qb_add_int8_fast(const qb_add_int8 *a) {
     qb_add_int8_ref(a);
     return;
   }
+#if QB_DSP
+  if (qb_add_int8_m4(a)) return;
+#endif
   if (a->s1 <= 0 && a->s2 <= 0 && a->so < 0) {
     add_no_left(a);
     return;

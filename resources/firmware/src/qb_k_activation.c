@@ -6,6 +6,9 @@
  */
 #include "qb_kernels.h"
 #include "qb_math.h"
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
 
 /* CalculateInputRadius: the largest |input| before the fixed-point function saturates. */
 static int32_t input_radius(int integer_bits, int left_shift) {
@@ -246,6 +249,75 @@ qb_status qb_k_activation(qb_interpreter *it, const qb_op *op) {
   return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "type (int8 or float32 only)");
 }
 
+void qb_quantize_f32_ref(const float *x, int8_t *y, int32_t n, float scale, int32_t zero_point) {
+  int32_t i;
+  /* AffineQuantize: single-precision division, round half away from zero. The sum is taken
+   * in 64 bits: a value beyond the int32 range rounds to its end, and adding the zero point
+   * to that must not overflow. */
+  for (i = 0; i < n; i++) {
+    int64_t q = (int64_t)qb_round_to_int(x[i] / scale) + zero_point;
+    y[i] = (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
+  }
+}
+
+/* A value past +-512 gives the same clamped int8 after rounding and any int8 zero point, so
+ * it is clamped there first; in that range truncation is exact and the distance to it
+ * decides the rounding as qb_round_to_int does. NaN stays NaN through the clamp and gives
+ * 0, as there. */
+static int32_t round_clamped(float v) {
+  int32_t r;
+  float d;
+  if (v != v) return 0;
+  v = v < -512.0f ? -512.0f : (v > 512.0f ? 512.0f : v);
+  r = (int32_t)v;
+  d = v - (float)r;
+  return r + (d >= 0.5f) - (d <= -0.5f);
+}
+
+int qb_quantize_f32_fast(const float *x, int8_t *y, int32_t n, float scale, int32_t zero_point) {
+  int32_t i = 0;
+  if (zero_point < -128 || zero_point > 127) return 0;
+#if defined(__wasm_simd128__)
+  {
+    const v128_t vs = wasm_f32x4_splat(scale), lo = wasm_f32x4_splat(-512.0f), hi = wasm_f32x4_splat(512.0f);
+    const v128_t half = wasm_f32x4_splat(0.5f), neg_half = wasm_f32x4_splat(-0.5f), zp = wasm_i32x4_splat(zero_point);
+    for (; i + 16 <= n; i += 16) {
+      v128_t q[4];
+      int k;
+      for (k = 0; k < 4; k++) {
+        /* pmax/pmin are the C ternaries (NaN passes through); trunc_sat maps NaN to 0 */
+        v128_t v = wasm_f32x4_pmin(wasm_f32x4_pmax(wasm_f32x4_div(wasm_v128_load(x + i + 4 * k), vs), lo), hi);
+        v128_t t = wasm_f32x4_trunc(v), d = wasm_f32x4_sub(v, t);
+        v128_t r = wasm_i32x4_trunc_sat_f32x4(t);
+        /* comparison masks are -1 where true */
+        r = wasm_i32x4_add(wasm_i32x4_sub(r, wasm_f32x4_ge(d, half)), wasm_f32x4_le(d, neg_half));
+        q[k] = wasm_i32x4_add(r, zp);
+      }
+      /* the saturating narrows are the clamp to [-128, 127] */
+      wasm_v128_store(y + i, wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q[0], q[1]), wasm_i16x8_narrow_i32x4(q[2], q[3])));
+    }
+  }
+#endif
+  for (; i < n; i++) y[i] = (int8_t)qb_clamp(round_clamped(x[i] / scale) + zero_point, -128, 127);
+  return 1;
+}
+
+void qb_dequantize_i8_ref(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point) {
+  int32_t i;
+  double s = (double)scale;
+  for (i = 0; i < n; i++) y[i] = (float)(s * (x[i] - zero_point));
+}
+
+/* x - zero_point has at most 9 significant bits, so the reference's double product is exact
+ * and rounding it to float is exactly the float product: same bits, no double arithmetic
+ * (which the Cortex-M4F does in software). */
+int qb_dequantize_i8_fast(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point) {
+  int32_t i;
+  if (zero_point < -128 || zero_point > 127) return 0;
+  for (i = 0; i < n; i++) y[i] = scale * (float)(x[i] - zero_point);
+  return 1;
+}
+
 qb_status qb_k_quantize(qb_interpreter *it, const qb_op *op) {
   const qb_tensor *in = QB_IN(it, op, 0), *out = QB_OUT(it, op, 0);
   uint32_t i;
@@ -254,8 +326,12 @@ qb_status qb_k_quantize(qb_interpreter *it, const qb_op *op) {
   if (in->type == QB_TYPE_FLOAT32) {
     const float *x = (const float *)qb_tensor_data(it, in);
     int8_t *y = (int8_t *)qb_tensor_data(it, out);
-    /* AffineQuantize: single-precision division, round half away from zero. */
-    for (i = 0; i < in->elements; i++) y[i] = (int8_t)qb_clamp(qb_round_to_int(x[i] / out->scale) + out->zero_point, -128, 127);
+#ifdef QB_REFERENCE_KERNELS
+    qb_quantize_f32_ref(x, y, (int32_t)in->elements, out->scale, out->zero_point);
+#else
+    if (!qb_quantize_f32_fast(x, y, (int32_t)in->elements, out->scale, out->zero_point))
+      qb_quantize_f32_ref(x, y, (int32_t)in->elements, out->scale, out->zero_point);
+#endif
     return QB_OK;
   }
   if (in->type == QB_TYPE_INT8) {
@@ -279,7 +355,12 @@ qb_status qb_k_dequantize(qb_interpreter *it, const qb_op *op) {
     return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "only per-tensor int8/uint8 to float32");
   if (in->type == QB_TYPE_INT8) {
     const int8_t *x = (const int8_t *)qb_tensor_data(it, in);
-    for (i = 0; i < in->elements; i++) y[i] = (float)(scale * (x[i] - in->zero_point));
+#ifdef QB_REFERENCE_KERNELS
+    qb_dequantize_i8_ref(x, y, (int32_t)in->elements, in->scale, in->zero_point);
+#else
+    if (!qb_dequantize_i8_fast(x, y, (int32_t)in->elements, in->scale, in->zero_point))
+      qb_dequantize_i8_ref(x, y, (int32_t)in->elements, in->scale, in->zero_point);
+#endif
     return QB_OK;
   }
   if (in->type == QB_TYPE_UINT8) {

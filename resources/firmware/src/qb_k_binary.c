@@ -1,6 +1,9 @@
 /* ADD, SUB and MUL with NumPy broadcasting up to 4-D; int8 follows TFLite's
  * reference AddElementwise/SubElementwise (left shift 20) and MulElementwise. */
 #include "qb_kernels.h"
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
 
 typedef struct { int32_t dims[4], sa[4], sb[4]; } bcast;
 
@@ -19,6 +22,104 @@ static int broadcast(const qb_tensor *a, const qb_tensor *b, const qb_tensor *ou
     bc->sb[i] = db[i] == 1 ? 0 : stride_b;
     stride_a *= da[i];
     stride_b *= db[i];
+  }
+  return 1;
+}
+
+void qb_binary_f32_ref(const qb_binary_f32 *e) {
+  int32_t i0, i1, i2, i3, o = 0;
+  for (i0 = 0; i0 < e->dims[0]; i0++)
+    for (i1 = 0; i1 < e->dims[1]; i1++)
+      for (i2 = 0; i2 < e->dims[2]; i2++)
+        for (i3 = 0; i3 < e->dims[3]; i3++) {
+          float va = e->a[i0 * e->sa[0] + i1 * e->sa[1] + i2 * e->sa[2] + i3 * e->sa[3]];
+          float vb = e->b[i0 * e->sb[0] + i1 * e->sb[1] + i2 * e->sb[2] + i3 * e->sb[3]];
+          float r = e->op == QB_OP_ADD ? va + vb : e->op == QB_OP_SUB ? va - vb : va * vb;
+          e->y[o++] = r < e->lo ? e->lo : (r > e->hi ? e->hi : r);
+        }
+}
+
+/* How many elements an operand repeats with when it is the output's trailing dimensions,
+ * contiguous, broadcast over all leading ones: the whole output (same shape), a channel
+ * vector (per-channel BatchNormalization factors) or 1 (a scalar). 0 for any other layout. */
+static int32_t period(const int32_t dims[4], const int32_t s[4]) {
+  int32_t i = 3, p = 1;
+  for (; i >= 0 && (dims[i] == 1 || s[i] == p); i--) p *= dims[i];
+  for (; i >= 0; i--)
+    if (dims[i] != 1 && s[i] != 0) return 0;
+  return p;
+}
+
+/* The element loops: one operation and the reference's clamp, no index arithmetic. The
+ * operands keep their order (a op b), so every float is the reference's bit for bit. */
+static inline float clampf(float r, float lo, float hi) { return r < lo ? lo : (r > hi ? hi : r); }
+
+#if defined(__wasm_simd128__)
+/* pmax(r, lo) is r < lo ? lo : r and pmin(t, hi) is hi < t ? hi : t: the C clamp, NaN too. */
+#define QB_F32X4_LOOP(va, vb, sa, sb)                                                              \
+  for (; j + 4 <= m; j += 4) {                                                                    \
+    v128_t r = op == QB_OP_ADD ? wasm_f32x4_add(va, vb) : op == QB_OP_SUB ? wasm_f32x4_sub(va, vb) \
+                                                        : wasm_f32x4_mul(va, vb);                 \
+    wasm_v128_store(y + j, wasm_f32x4_pmin(wasm_f32x4_pmax(r, vlo), vhi));                        \
+  }
+#define QB_F32X4_SETUP const v128_t vlo = wasm_f32x4_splat(lo), vhi = wasm_f32x4_splat(hi)
+#else
+#define QB_F32X4_LOOP(va, vb, sa, sb)
+#define QB_F32X4_SETUP
+#endif
+
+#define QB_F32_TAIL(ea, eb)                                                                 \
+  if (op == QB_OP_ADD) for (; j < m; j++) y[j] = clampf((ea) + (eb), lo, hi);             \
+  else if (op == QB_OP_SUB) for (; j < m; j++) y[j] = clampf((ea) - (eb), lo, hi);        \
+  else for (; j < m; j++) y[j] = clampf((ea) * (eb), lo, hi);
+
+static inline void vv(int32_t op, const float *a, const float *b, float *y, int32_t m, float lo, float hi) {
+  int32_t j = 0;
+  QB_F32X4_SETUP;
+  QB_F32X4_LOOP(wasm_v128_load(a + j), wasm_v128_load(b + j), , )
+  QB_F32_TAIL(a[j], b[j])
+}
+
+static inline void vs(int32_t op, const float *a, float b, float *y, int32_t m, float lo, float hi) {
+  int32_t j = 0;
+#if defined(__wasm_simd128__)
+  const v128_t bb = wasm_f32x4_splat(b);
+#endif
+  QB_F32X4_SETUP;
+  QB_F32X4_LOOP(wasm_v128_load(a + j), bb, , )
+  QB_F32_TAIL(a[j], b)
+}
+
+static inline void sv(int32_t op, float a, const float *b, float *y, int32_t m, float lo, float hi) {
+  int32_t j = 0;
+#if defined(__wasm_simd128__)
+  const v128_t aa = wasm_f32x4_splat(a);
+#endif
+  QB_F32X4_SETUP;
+  QB_F32X4_LOOP(aa, wasm_v128_load(b + j), , )
+  QB_F32_TAIL(a, b[j])
+}
+
+int qb_binary_f32_fast(const qb_binary_f32 *e) {
+  int32_t pa = period(e->dims, e->sa), pb = period(e->dims, e->sb);
+  int32_t n = e->dims[0] * e->dims[1] * e->dims[2] * e->dims[3], o, ao = 0, bo = 0, inner;
+  if (pa == 0 || pb == 0) return 0;
+  /* Both periods are products of the output's trailing dimensions, so the smaller divides
+   * the larger and the larger divides n: blocks of the smaller never straddle a wrap. */
+  inner = pa < pb ? pa : pb;
+  if (inner == 1 && pa != pb) {
+    if (pa == 1)
+      for (o = 0; o < n; o += pb) sv(e->op, e->a[0], e->b, e->y + o, pb, e->lo, e->hi);
+    else
+      for (o = 0; o < n; o += pa) vs(e->op, e->a, e->b[0], e->y + o, pa, e->lo, e->hi);
+  } else {
+    for (o = 0; o < n; o += inner) {
+      vv(e->op, e->a + ao, e->b + bo, e->y + o, inner, e->lo, e->hi);
+      ao += inner;
+      bo += inner;
+      if (ao == pa) ao = 0;
+      if (bo == pb) bo = 0;
+    }
   }
   return 1;
 }
@@ -88,18 +189,22 @@ qb_status qb_k_binary(qb_interpreter *it, const qb_op *op) {
     return QB_OK;
   }
   if (a->type == QB_TYPE_FLOAT32 && b->type == QB_TYPE_FLOAT32 && out->type == QB_TYPE_FLOAT32) {
-    const float *x = (const float *)qb_tensor_data(it, a), *z = (const float *)qb_tensor_data(it, b);
-    float *y = (float *)qb_tensor_data(it, out), lo, hi;
-    if (!qb_act_range_float(act, &lo, &hi)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "fused activation");
-    for (i0 = 0; i0 < bc.dims[0]; i0++)
-      for (i1 = 0; i1 < bc.dims[1]; i1++)
-        for (i2 = 0; i2 < bc.dims[2]; i2++)
-          for (i3 = 0; i3 < bc.dims[3]; i3++) {
-            float va = x[i0 * bc.sa[0] + i1 * bc.sa[1] + i2 * bc.sa[2] + i3 * bc.sa[3]];
-            float vb = z[i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2] + i3 * bc.sb[3]];
-            float r = op->code == QB_OP_ADD ? va + vb : op->code == QB_OP_SUB ? va - vb : va * vb;
-            y[o++] = r < lo ? lo : (r > hi ? hi : r);
-          }
+    qb_binary_f32 e;
+    if (!qb_act_range_float(act, &e.lo, &e.hi)) return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "fused activation");
+    e.a = (const float *)qb_tensor_data(it, a);
+    e.b = (const float *)qb_tensor_data(it, b);
+    e.y = (float *)qb_tensor_data(it, out);
+    e.op = op->code;
+    for (i0 = 0; i0 < 4; i0++) {
+      e.dims[i0] = bc.dims[i0];
+      e.sa[i0] = bc.sa[i0];
+      e.sb[i0] = bc.sb[i0];
+    }
+#ifdef QB_REFERENCE_KERNELS
+    qb_binary_f32_ref(&e);
+#else
+    if (!qb_binary_f32_fast(&e)) qb_binary_f32_ref(&e);
+#endif
     return QB_OK;
   }
   return qb_kernel_error(it, op, QB_ERR_MODEL_UNSUPPORTED, "type combination (int8 or float32 only)");

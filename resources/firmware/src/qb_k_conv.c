@@ -83,6 +83,7 @@ static qb_status int8_args(qb_interpreter *it, const qb_op *op, const qb_tensor 
   a->pad_w = p->pad_w;
   a->pad_h = p->pad_h;
   a->scratch = it->arena + it->scratch_offset;
+  a->scratch_bytes = it->scratch_bytes;
   return QB_OK;
 }
 
@@ -122,6 +123,8 @@ qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op) {
       a.x = x; a.w = w; a.y = y;
       a.n = n; a.ih = ih; a.iw = iw; a.ic = ic; a.fh = fh; a.fw = fw; a.oh = oh; a.ow = ow;
       a.in_offset = in_offset; a.out_zp = out->zero_point; a.lo = lo; a.hi = hi;
+      /* the folded bias was computed from constant filter and bias */
+      if (!f->is_const || (b && !b->is_const)) a.bias_eff = 0;
       if (!use_fast(it) || !qb_conv_int8_fast(&a)) qb_conv_int8_ref(&a);
     }
     return QB_OK;

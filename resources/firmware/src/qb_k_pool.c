@@ -33,6 +33,19 @@ qb_status qb_k_pool(qb_interpreter *it, const qb_op *op, int is_max) {
             int32_t ky0 = y0 < 0 ? -y0 : 0, ky1 = ih - y0 < fh ? ih - y0 : fh;
             int32_t kx0 = x0 < 0 ? -x0 : 0, kx1 = iw - x0 < fw ? iw - x0 : fw;
             int32_t acc = is_max ? -128 : 0, count = 0;
+#if defined(__wasm_simd128__)
+            /* sixteen channels' sums at once, each then rounded as below */
+            if (!is_max && ch + 16 <= c && ky1 > ky0 && kx1 > kx0 && (int64_t)(ky1 - ky0) * (kx1 - kx0) < (1 << 22)) {
+              int32_t sums[16], j, cnt = (ky1 - ky0) * (kx1 - kx0);
+              qb_sum16_int8(x + ((b * ih + y0 + ky0) * iw + x0 + kx0) * c + ch, ky1 - ky0, kx1 - kx0, iw * c, c, sums);
+              for (j = 0; j < 16; j++) {
+                int32_t v = sums[j] > 0 ? (sums[j] + cnt / 2) / cnt : (sums[j] - cnt / 2) / cnt;
+                y[((b * oh + oy) * ow + ox) * c + ch + j] = (int8_t)qb_clamp(v, lo, hi);
+              }
+              ch += 15;
+              continue;
+            }
+#endif
             for (ky = ky0; ky < ky1; ky++)
               for (kx = kx0; kx < kx1; kx++) {
                 int32_t v = x[((b * ih + y0 + ky) * iw + x0 + kx) * c + ch];
@@ -102,6 +115,20 @@ qb_status qb_k_mean(qb_interpreter *it, const qb_op *op) {
     for (b = 0; b < n; b++)
       for (ch = 0; ch < c; ch++) {
         int32_t acc = 0;
+#if defined(__wasm_simd128__)
+        /* sixteen channels' sums at once; sum(x - zp) = sum(x) - count * zp, no overflow */
+        if (ch + 16 <= c && count < (1 << 22)) {
+          int32_t sums[16], j;
+          qb_sum16_int8(x + b * count * c + ch, 1, count, 0, c, sums);
+          for (j = 0; j < 16; j++) {
+            acc = qb_mbqm(sums[j] - count * in->zero_point, m, shift);
+            acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+            y[b * c + ch + j] = (int8_t)qb_clamp(acc + out->zero_point, -128, 127);
+          }
+          ch += 15;
+          continue;
+        }
+#endif
         for (i = 0; i < count; i++) acc += x[(b * count + i) * c + ch] - in->zero_point;
         acc = qb_mbqm(acc, m, shift);
         acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;

@@ -31,7 +31,7 @@ int qb_nhwc(const qb_tensor *t, int32_t *n, int32_t *h, int32_t *w, int32_t *c);
 typedef struct {
   const int8_t *x, *w;
   const int32_t *bias;     /* NULL when absent (reference kernels) */
-  const int32_t *bias_eff; /* depthwise fast kernel: bias + in_offset * sum(w) per channel */
+  const int32_t *bias_eff; /* bias + in_offset * sum(w) per channel (depthwise, Cortex-M4 conv); NULL when unknown */
   int8_t *y;
   int32_t n, ih, iw, ic, fh, fw, oh, ow, oc, depth_multiplier;
   int32_t stride_w, stride_h, dil_w, dil_h, pad_w, pad_h;
@@ -39,6 +39,7 @@ typedef struct {
   const int32_t *mult;
   const int8_t *shift;
   void *scratch;
+  uint32_t scratch_bytes; /* the whole scratch area, which a kernel may use beyond its own qb_*_scratch() */
 } qb_conv_int8;
 
 typedef struct {
@@ -84,15 +85,29 @@ int qb_dwconv_int8_m4(const qb_conv_int8 *a);
 /* bias + in_offset * (sum of the channel's filter taps), wrapping: the depthwise fast kernel
  * reads out-of-image taps as the input zero point, so every window sums all taps. */
 void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out);
+/* The same for CONV_2D (filters of k taps, one after another): the Cortex-M4 kernel sums
+ * x * w over whole windows, taps outside the image reading -in_offset. */
+void qb_conv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t k, int32_t oc, int32_t in_offset, int32_t *out);
 
 /* Reference kernels (TFLite's loop order and arithmetic) and faster variants that must
  * produce the same bytes; a fast variant returns 0 for shapes it does not cover. */
 void qb_conv_int8_ref(const qb_conv_int8 *a);
 int qb_conv_int8_fast(const qb_conv_int8 *a);
+/* The Cortex-M4 CONV_2D kernel (qb_conv_int8_m4.c, DSP builds only); 0 when it declines. */
+int qb_conv_int8_m4(const qb_conv_int8 *a);
 void qb_dwconv_int8_ref(const qb_conv_int8 *a);
 int qb_dwconv_int8_fast(const qb_conv_int8 *a);
 void qb_fc_int8_ref(const qb_fc_int8 *a);
 int qb_fc_int8_fast(const qb_fc_int8 *a);
+/* The Cortex-M4 FULLY_CONNECTED kernel (qb_conv_int8_m4.c, DSP builds only); 0 when it declines. */
+int qb_fc_int8_m4(const qb_fc_int8 *a);
+/* wasm SIMD128 variants (qb_conv_int8_simd.c, SIMD builds only), called by the fast entry
+ * points above; 0 when they do not cover the shape. */
+int qb_conv_int8_simd(const qb_conv_int8 *a);
+int qb_dwconv_int8_simd(const qb_conv_int8 *a);
+int qb_fc_int8_simd(const qb_fc_int8 *a);
+/* Sixteen channels' sums over a window of NHWC int8 pixels (AVERAGE_POOL_2D, MEAN). */
+void qb_sum16_int8(const int8_t *x, int32_t rows, int32_t cols, int32_t row_stride, int32_t px_stride, int32_t *sums);
 /* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */
 typedef struct {
   const int8_t *a, *b;
@@ -104,6 +119,29 @@ typedef struct {
 #define QB_ADD_TABLE_BYTES 2048u
 void qb_add_int8_ref(const qb_add_int8 *a);
 void qb_add_int8_fast(const qb_add_int8 *a);
+/* The Cortex-M4 ADD/SUB loop (qb_conv_int8_m4.c, DSP builds only); 0 when it declines. */
+int qb_add_int8_m4(const qb_add_int8 *a);
+
+/* float32 ADD/SUB/MUL (op: QB_OP_ADD, QB_OP_SUB or QB_OP_MUL) over the output's 4-D dims
+ * with each operand's strides (0 where it broadcasts), clamped to [lo, hi]. The fast variant
+ * covers operands that are the whole output, repeat over its trailing dimensions (a
+ * per-channel vector) or are one value, and returns 0 for any other broadcast. */
+typedef struct {
+  const float *a, *b;
+  float *y;
+  int32_t dims[4], sa[4], sb[4];
+  int32_t op;
+  float lo, hi;
+} qb_binary_f32;
+void qb_binary_f32_ref(const qb_binary_f32 *e);
+int qb_binary_f32_fast(const qb_binary_f32 *e);
+
+/* float32 to int8 QUANTIZE (AffineQuantize) and int8 to float32 DEQUANTIZE, per tensor. The
+ * fast variants return 0 for zero points outside the int8 range (never in a valid model). */
+void qb_quantize_f32_ref(const float *x, int8_t *y, int32_t n, float scale, int32_t zero_point);
+int qb_quantize_f32_fast(const float *x, int8_t *y, int32_t n, float scale, int32_t zero_point);
+void qb_dequantize_i8_ref(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point);
+int qb_dequantize_i8_fast(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point);
 
 qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op);
 qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op);

@@ -87,6 +87,9 @@ static void prepare_op(qb_interpreter *it, const qb_op *op, int32_t channels) {
   }
   if (op->code == QB_OP_DEPTHWISE_CONV_2D && (uint64_t)f->dims[1] * (uint64_t)f->dims[2] * (uint64_t)channels == f->elements && f->is_const)
     qb_dwconv_int8_fold_bias((const int8_t *)(const void *)f->data, bias, f->dims[1] * f->dims[2], channels, -in->zero_point, bias_eff);
+  if (op->code == QB_OP_CONV_2D && (uint64_t)f->dims[1] * f->dims[2] * f->dims[3] * (uint64_t)channels == f->elements && f->is_const)
+    qb_conv_int8_fold_bias((const int8_t *)(const void *)f->data, bias, f->dims[1] * f->dims[2] * f->dims[3], channels, -in->zero_point,
+                           bias_eff);
 }
 
 void qb_prepare(qb_interpreter *it) {

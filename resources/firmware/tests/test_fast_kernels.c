@@ -41,16 +41,42 @@ static void poison(int8_t *p, int32_t n) {
   for (i = 0; i < n; i++) p[i] = 0x55;
 }
 
-/* Mostly the multipliers real scales give; now and then the extremes of the range. */
+/* Mostly the multipliers real scales give; now and then the extremes of the range. Half the
+ * time every channel of the layer gets a shift in [-23, -1] (what real scales give), the
+ * layers the SIMD build requantizes four channels at a time; now and then one channel of
+ * such a layer is out of that range, which sends its group of four to the scalar path. */
 static void random_requant(int32_t channels) {
-  int32_t c;
+  int32_t c, layer = rnd(0, 1);
   for (c = 0; c < channels; c++) {
     int32_t kind = rnd(0, 9);
     /* now and then a bias far beyond what real layers use: sums past 2^30 */
     bias[c] = rnd(0, 30) ? rnd(-30000, 30000) : (int32_t)(state ^ (state << 7));
+    if (layer && rnd(0, 40)) {
+      mult[c] = kind == 0 ? 0 : kind == 1 ? rnd(1, 1 << 30) : rnd(1 << 30, 0x7FFFFFFF);
+      shift[c] = (int8_t)(kind == 2 ? rnd(-23, -1) : kind == 3 ? rnd(-23, -18) : rnd(-12, -1));
+      continue;
+    }
     mult[c] = kind == 0 ? 0 : kind == 1 ? rnd(1, 1 << 30) : rnd(1 << 30, 0x7FFFFFFF);
     shift[c] = (int8_t)(kind == 2 ? rnd(-31, 30) : rnd(-12, 1));
   }
+}
+
+/* What real layers have on every channel (negative shifts, sums within 2^30), which the
+ * Cortex-M4 conv kernel needs on all of them: shifts over its whole range (-22 to -1),
+ * biases up to the largest it takes. */
+static void real_requant(int32_t channels, int32_t k) {
+  int32_t c, room = (1 << 30) - 1 - k * 255 * 128;
+  for (c = 0; c < channels; c++) {
+    bias[c] = rnd(0, 9) ? rnd(-30000, 30000) : rnd(0, 1) ? room : -room;
+    mult[c] = rnd(0, 9) ? rnd(1 << 30, 0x7FFFFFFF) : rnd(0, 1 << 30);
+    shift[c] = (int8_t)(rnd(0, 4) ? rnd(-12, -1) : rnd(-22, -1));
+  }
+}
+
+/* Scratch the fast kernels must not rely on: whatever the previous op left. */
+static void dirty_scratch(void) {
+  int32_t i;
+  for (i = 0; i < (int32_t)(sizeof scratch / sizeof scratch[0]); i++) scratch[i] = (int32_t)(state ^ (uint32_t)i * 2654435761u);
 }
 
 static void random_window(qb_conv_int8 *a, int depthwise) {
@@ -72,6 +98,10 @@ static void random_window(qb_conv_int8 *a, int depthwise) {
   a->hi = rnd(0, 127);
 }
 
+#if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
+#define M4_KERNELS 1
+static int32_t m4_conv, m4_asm, m4_step, m4_add, m4_fc;
+#endif
 static int32_t plane_s2_cases;
 
 /* The shapes of the Cortex-M4 plane path (qb_dwconv_int8_m4.c): 3x3, stride 1 or 2, depth
@@ -104,11 +134,28 @@ static void plane_window(qb_conv_int8 *a) {
 /* Returns 1 when the fast kernel ran (and was checked), 0 when it declined the shape. */
 static int conv_case(int depthwise, int32_t *plane_cases) {
   qb_conv_int8 a;
-  int32_t padding = rnd(0, 1), out_count;
+  int32_t padding = rnd(0, 1), out_count, shape = rnd(0, 7);
   uint32_t need, plane_need;
   qb_dw_plane g;
   random_window(&a, depthwise);
   if (depthwise && rnd(0, 1)) plane_window(&a);
+  if (!depthwise && shape == 0) {
+    /* 1x1 convolution (a matrix product) */
+    a.fh = a.fw = 1;
+    a.dil_h = a.dil_w = 1;
+  } else if (!depthwise && shape == 1) {
+    /* one input channel, as KWS's first layer: windows of whole groups of four taps, and not */
+    a.ic = 1;
+    a.fw = rnd(0, 1) ? 4 : rnd(1, 5);
+  } else if (!depthwise && shape == 2) {
+    /* windows of whole groups of four taps (the Cortex-M4 kernel's assembly path) */
+    a.ic = 4 * rnd(1, 3);
+  }
+  /* the activation range all of int8, as after a ReLU whose zero point is -128 */
+  if (!depthwise && rnd(0, 1)) {
+    a.lo = -128;
+    a.hi = 127;
+  }
   a.oh = qb_out_size(padding, a.ih, a.fh, a.stride_h, a.dil_h);
   a.ow = qb_out_size(padding, a.iw, a.fw, a.stride_w, a.dil_w);
   if (a.oh <= 0 || a.ow <= 0) return 0;
@@ -116,7 +163,10 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
   a.pad_w = qb_padding(a.stride_w, a.dil_w, a.iw, a.fw, a.ow);
   fill(x, a.n * a.ih * a.iw * a.ic);
   fill(w, depthwise ? a.fh * a.fw * a.oc : a.oc * a.fh * a.fw * a.ic);
-  random_requant(a.oc);
+  if (!depthwise && rnd(0, 1))
+    real_requant(a.oc, a.fh * a.fw * a.ic);
+  else
+    random_requant(a.oc);
   a.x = x;
   a.w = w;
   a.bias = rnd(0, 3) ? bias : 0;
@@ -126,7 +176,11 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
   need = depthwise ? qb_dwconv_int8_scratch(a.ic) : qb_conv_int8_scratch(a.fh, a.fw, a.ic, a.oc);
   plane_need = depthwise ? qb_dwconv_int8_plane_scratch(&a) : 0;
   QB_CHECK(need > 0 && need <= sizeof scratch && plane_need <= sizeof scratch);
+  /* a scratch area just as large as this op's own need, or one a larger op sized */
+  a.scratch_bytes = rnd(0, 3) ? sizeof scratch : (need > plane_need ? need : plane_need);
   if (depthwise) qb_dwconv_int8_fold_bias(w, a.bias, a.fh * a.fw, a.oc, a.in_offset, bias_eff);
+  else
+    qb_conv_int8_fold_bias(w, a.bias, a.fh * a.fw * a.ic, a.oc, a.in_offset, bias_eff);
   a.bias_eff = bias_eff;
   out_count = a.n * a.oh * a.ow * a.oc;
   a.y = y_ref;
@@ -134,11 +188,27 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
   else qb_conv_int8_ref(&a);
   a.y = y_fast;
   poison(y_fast, out_count);
+  dirty_scratch();
   if (depthwise ? !qb_dwconv_int8_fast(&a) : !qb_conv_int8_fast(&a)) {
     QB_CHECK(depthwise && a.depth_multiplier != 1); /* the only case a fast variant declines */
     return 0;
   }
   QB_CHECK(same(y_ref, y_fast, out_count));
+#if M4_KERNELS
+  if (!depthwise) {
+    /* the four-pixel kernel itself, which the dispatch above may have passed over */
+    poison(y_fast, out_count);
+    if (qb_conv_int8_m4(&a)) {
+      QB_CHECK(same(y_ref, y_fast, out_count));
+      m4_conv++;
+      if (a.lo == -128 && a.hi == 127 && a.n * a.oh * a.ow >= 4 && a.scratch_bytes == sizeof scratch) {
+        /* the assembly paths: windows of whole groups of four taps, and not */
+        m4_asm += (a.fh * a.fw * a.ic) % 4 == 0;
+        m4_step += (a.fh * a.fw * a.ic) % 4 != 0;
+      }
+    }
+  }
+#endif
   if (depthwise && qb_dwconv_int8_plane(&a, &g)) {
     QB_CHECK(plane_need > 0);
     ++*plane_cases;
@@ -157,7 +227,7 @@ static void fc_case(void) {
   qb_fc_int8 a;
   a.batches = rnd(1, 3);
   a.units = rnd(1, 60);
-  a.depth = rnd(1, 90);
+  a.depth = rnd(0, 1) ? 4 * rnd(1, 22) : rnd(1, 90);
   a.in_offset = rnd(-127, 128);
   a.w_offset = 0;
   a.out_zp = rnd(-128, 127);
@@ -165,7 +235,14 @@ static void fc_case(void) {
   a.hi = rnd(0, 127);
   fill(x, a.batches * a.depth);
   fill(w, a.units * a.depth);
-  random_requant(a.units);
+  if (rnd(0, 1))
+    real_requant(a.units, a.depth);
+  else
+    random_requant(a.units);
+  if (rnd(0, 2) == 0) {
+    a.lo = -128;
+    a.hi = 127;
+  }
   a.x = x;
   a.w = w;
   a.bias = rnd(0, 3) ? bias : 0;
@@ -177,8 +254,16 @@ static void fc_case(void) {
   qb_fc_int8_ref(&a);
   a.y = y_fast;
   poison(y_fast, a.batches * a.units);
+  dirty_scratch();
   QB_CHECK(qb_fc_int8_fast(&a));
   QB_CHECK(same(y_ref, y_fast, a.batches * a.units));
+#if M4_KERNELS
+  poison(y_fast, a.batches * a.units);
+  if (qb_fc_int8_m4(&a)) {
+    QB_CHECK(same(y_ref, y_fast, a.batches * a.units));
+    m4_fc++;
+  }
+#endif
 }
 
 /* Multipliers as the ADD kernel derives them from random scales. */
@@ -198,6 +283,11 @@ static void add_case(void) {
   a.lo = rnd(-128, 0);
   a.hi = rnd(0, 127);
   a.sub = rnd(0, 1);
+  /* the activation range all of int8 (a residual ADD without ReLU, or one with zero point -128) */
+  if (rnd(0, 1)) {
+    a.lo = -128;
+    a.hi = 127;
+  }
   qb_quantize_multiplier(sa / twice_max, &a.m1, &s);
   a.s1 = s;
   qb_quantize_multiplier(sb / twice_max, &a.m2, &s);
@@ -222,17 +312,141 @@ static void add_case(void) {
   poison(y_fast, a.n);
   qb_add_int8_fast(&a);
   QB_CHECK(same(y_ref, y_fast, a.n));
+#if M4_KERNELS
+  /* the Cortex-M4 loop itself, when it takes these constants */
+  poison(y_fast, a.n);
+  if (qb_add_int8_m4(&a)) {
+    QB_CHECK(same(y_ref, y_fast, a.n));
+    m4_add++;
+  }
+#endif
+}
+
+/* Floats of every kind the float kernels can meet: mostly ordinary values, now and then zeros
+ * of both signs, infinities, NaN, subnormals and values past the int32 range. */
+static float random_float(void) {
+  union { uint32_t u; float f; } v;
+  switch (rnd(0, 15)) {
+    case 0: v.u = (uint32_t)rnd(0, 1) << 31; break;
+    case 1: v.u = rnd(0, 1) ? 0x7F800000u : 0xFF800000u; break;
+    case 2: v.u = 0x7FC00000u | (uint32_t)rnd(0, 0x3FFFFF); break;
+    case 3: v.u = (uint32_t)rnd(1, 0x7FFFFF) | ((uint32_t)rnd(0, 1) << 31); break;
+    case 4: v.f = (float)rnd(-1000, 1000) * 1e7f; break;
+    case 5: v.u = state; break;
+    default: v.f = (float)rnd(-300000, 300000) / (float)rnd(1, 2000); break;
+  }
+  return v.f;
+}
+
+/* Same bits, or both NaN (an operation's NaN carries no value to compare). */
+static int same_float(const float *a, const float *b, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; i++) {
+    union { float f; uint32_t u; } p, q;
+    p.f = a[i];
+    q.f = b[i];
+    if (p.u != q.u && !(a[i] != a[i] && b[i] != b[i])) return 0;
+  }
+  return 1;
+}
+
+#define MAX_F 600
+static float fa[MAX_F], fb[MAX_F], fy_ref[MAX_F], fy_fast[MAX_F];
+
+/* Fills the strides of an operand whose dims are `od` (1 where it broadcasts). */
+static void operand_strides(const int32_t *od, int32_t *s) {
+  int32_t i, st = 1;
+  for (i = 3; i >= 0; i--) {
+    s[i] = od[i] == 1 ? 0 : st;
+    st *= od[i];
+  }
+}
+
+/* Returns 1 when the fast kernel took the broadcast. Operands are the whole output, its last
+ * k dimensions (a per-channel vector), one value, or (the declined case) dims set to 1 at
+ * random places. */
+static int binary_f32_case(void) {
+  qb_binary_f32 e;
+  int32_t da[4], db[4], i, n = 1, kind_a = rnd(0, 3), kind_b = rnd(0, 3), ka = rnd(0, 3), kb = rnd(0, 3);
+  const int32_t ops[3] = {QB_OP_ADD, QB_OP_SUB, QB_OP_MUL};
+  do {
+    n = 1;
+    for (i = 0; i < 4; i++) {
+      e.dims[i] = rnd(0, 2) ? 1 : rnd(1, 6);
+      if (i == 3) e.dims[i] = rnd(1, 40);
+      n *= e.dims[i];
+    }
+  } while (n > MAX_F);
+  for (i = 0; i < 4; i++) {
+    da[i] = kind_a == 0 ? e.dims[i] : kind_a == 1 ? (i >= ka ? e.dims[i] : 1) : kind_a == 2 ? 1 : (rnd(0, 1) ? e.dims[i] : 1);
+    db[i] = kind_b == 0 ? e.dims[i] : kind_b == 1 ? (i >= kb ? e.dims[i] : 1) : kind_b == 2 ? 1 : (rnd(0, 1) ? e.dims[i] : 1);
+  }
+  operand_strides(da, e.sa);
+  operand_strides(db, e.sb);
+  for (i = 0; i < n; i++) {
+    fa[i] = random_float();
+    fb[i] = random_float();
+  }
+  e.a = fa;
+  e.b = fb;
+  e.op = ops[rnd(0, 2)];
+  switch (rnd(0, 3)) {
+    case 0: qb_act_range_float(QB_ACT_NONE, &e.lo, &e.hi); break;
+    case 1: qb_act_range_float(QB_ACT_RELU, &e.lo, &e.hi); break;
+    case 2: qb_act_range_float(QB_ACT_RELU6, &e.lo, &e.hi); break;
+    default: qb_act_range_float(QB_ACT_RELU_N1_TO_1, &e.lo, &e.hi); break;
+  }
+  e.y = fy_ref;
+  qb_binary_f32_ref(&e);
+  e.y = fy_fast;
+  for (i = 0; i < n; i++) fy_fast[i] = 12345.0f;
+  if (!qb_binary_f32_fast(&e)) {
+    QB_CHECK(kind_a == 3 || kind_b == 3);
+    return 0;
+  }
+  QB_CHECK(same_float(fy_ref, fy_fast, n));
+  return 1;
+}
+
+/* QUANTIZE and DEQUANTIZE on random lengths (the SIMD body and its tail), scales from
+ * subnormal to huge, and every int8 zero point. */
+static void quantize_case(void) {
+  int32_t n = rnd(1, MAX_F), i, zp = rnd(-128, 127);
+  float scale = rnd(0, 9) ? (float)rnd(1, 100000) / 1048576.0f : rnd(0, 1) ? 1e-40f : 3e37f;
+  for (i = 0; i < n; i++) {
+    /* mostly values near a rounding tie, where the rounding direction shows */
+    fa[i] = rnd(0, 3) ? ((float)rnd(-700, 700) + 0.5f * (float)rnd(-1, 1)) * scale : random_float();
+  }
+  fill(y_ref, n);
+  qb_quantize_f32_ref(fa, y_ref, n, scale, zp);
+  poison(y_fast, n);
+  QB_CHECK(qb_quantize_f32_fast(fa, y_fast, n, scale, zp));
+  QB_CHECK(same(y_ref, y_fast, n));
+  fill(x, n);
+  qb_dequantize_i8_ref(x, fy_ref, n, scale, zp);
+  QB_CHECK(qb_dequantize_i8_fast(x, fy_fast, n, scale, zp));
+  QB_CHECK(same_float(fy_ref, fy_fast, n));
 }
 
 void qb_fast_kernel_cases(int32_t rounds) {
-  int32_t i, conv = 0, dw = 0, plane = 0;
+  int32_t i, conv = 0, dw = 0, plane = 0, binary = 0;
   for (i = 0; i < rounds; i++) conv += conv_case(0, &plane);
   for (i = 0; i < rounds; i++) dw += conv_case(1, &plane);
   for (i = 0; i < rounds; i++) fc_case();
   for (i = 0; i < rounds; i++) add_case();
+  for (i = 0; i < rounds; i++) binary += binary_f32_case();
+  for (i = 0; i < rounds; i++) quantize_case();
   /* enough cases actually exercised the fast paths */
   QB_CHECK(conv > rounds / 3);
   QB_CHECK(dw > rounds / 3);
+#if M4_KERNELS
+  QB_CHECK(m4_conv > rounds / 6);
+  QB_CHECK(m4_asm > rounds / 30);
+  QB_CHECK(m4_step > rounds / 30);
+  QB_CHECK(m4_add > rounds / 10);
+  QB_CHECK(m4_fc > rounds / 10);
+#endif
   QB_CHECK(plane > rounds / 4);
   QB_CHECK(plane_s2_cases > rounds / 16);
+  QB_CHECK(binary > rounds / 3);
 }

@@ -1,0 +1,429 @@
+/*
+ * wasm SIMD128 variants of the int8 fast kernels (qb_runtime_simd.wasm), bit-exact with the
+ * reference loops of qb_conv_int8.c; the entry points there hand a call to these first and
+ * run their own variant when one returns 0.
+ *
+ * - CONV_2D and FULLY_CONNECTED: two output pixels times four filters per block, each
+ *   pixel's window gathered once into a row of int16 x + in_offset (0 outside the image),
+ *   i32x4.dot_i16x8_s eight taps at a time against the int8 filters widened on load. A
+ *   window whose tap count is not a multiple of 8 ends in one more group of eight: the
+ *   filter's last eight taps against a row slot whose leading lanes are 0, so no tap is
+ *   counted twice and no filter is read past its end.
+ * - DEPTHWISE_CONV_2D: sixteen channels per pass, x * w by i32x4.extmul_*_i16x8 plus the
+ *   folded bias (see qb_conv_int8.c for why out-of-image taps read the zero point).
+ * - The requantization of four channels at once (rq4()): qb_mbqm's two roundings, exact.
+ * - AVERAGE_POOL_2D and MEAN sum their windows sixteen channels at a time (qb_sum16_int8()).
+ *
+ * Why rq4() is exact. SaturatingRoundingDoublingHighMul(x, m) for 0 <= m < 2^31 is
+ * h = floor((x * m + 2^30) / 2^31) (qb_conv_int8.c derives it): the high words of the 64-bit
+ * lanes (x * m + 2^30) * 2. RoundingDivideByPOT(h, r) for r >= 1 is
+ * f(h) = floor(g / 2^r) with g = h + 2^(r-1) - [h < 0]. f is non-decreasing and takes
+ * every integer, so clamping h to [hmin, hmax], the smallest h with f(h) = L and the largest
+ * with f(h) = H, gives clamp(f(h), L, H), which is what the reference's +-2^30 clamp then
+ * [lo, hi] amount to with L = lo - zp, H = hi - zp (both within +-255):
+ * hmin = (2L - 1) * 2^(r-1) + [L <= 0], hmax = (2H + 1) * 2^(r-1) - [H >= 0].
+ * After the clamp g lies in [L * 2^r, (H + 1) * 2^r), so for r <= 23 g * 2^(23-r) fits in
+ * int32 and its arithmetic shift by 23 is floor(g / 2^r): a per-lane shift by one
+ * multiplication, which SIMD128 lacks otherwise. Channels with another shift (a multiplier
+ * of 0.5 or more, or below 2^-24) or a negative multiplier take the scalar qb_mbqm.
+ */
+#include "qb_kernels.h"
+
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+
+/* The reference's requantization, for channels rq4() does not take. */
+static int8_t rq_scalar(int32_t acc, int32_t mult, int32_t shift, int32_t zp, int32_t lo, int32_t hi) {
+  return (int8_t)qb_clamp(qb_mbqm(acc, mult, (int)shift) + zp, lo, hi);
+}
+
+/* Per channel: c = 2^(r-1) and p = 2^(23-r) for rq4(), or p = 0 when it does not apply.
+ * Computed on every call (the prepared data has no room for them), four channels at a time:
+ * the powers of two come from float exponent bits, since SIMD128 has no per-lane shift. */
+static void rq_constants(const int32_t *mult, const int8_t *shift, int32_t n, int32_t lo, int32_t hi, int32_t *c, int32_t *p) {
+  int32_t o = 0;
+  if (lo <= hi)
+    for (; o + 4 <= n; o += 4) {
+      v128_t s = wasm_i32x4_extend_low_i16x8(wasm_i16x8_extend_low_i8x16(wasm_v128_load32_zero(shift + o)));
+      v128_t ok = wasm_v128_and(wasm_v128_and(wasm_i32x4_ge(s, wasm_i32x4_splat(-23)), wasm_i32x4_le(s, wasm_i32x4_splat(-1))),
+                                wasm_i32x4_ge(wasm_v128_load(mult + o), wasm_i32x4_splat(0)));
+      /* 2^(-s-1) and 2^(23+s) as floats: biased exponents 126 - s and 150 + s */
+      v128_t cf = wasm_i32x4_shl(wasm_i32x4_sub(wasm_i32x4_splat(126), s), 23), pf = wasm_i32x4_shl(wasm_i32x4_add(s, wasm_i32x4_splat(150)), 23);
+      wasm_v128_store(c + o, wasm_v128_and(wasm_i32x4_trunc_sat_f32x4(cf), ok));
+      wasm_v128_store(p + o, wasm_v128_and(wasm_i32x4_trunc_sat_f32x4(pf), ok));
+    }
+  for (; o < n; o++) {
+    int32_t s = shift[o];
+    if (mult[o] >= 0 && s <= -1 && s >= -23 && lo <= hi) {
+      c[o] = 1 << (-s - 1);
+      p[o] = 1 << (23 + s);
+    } else {
+      c[o] = 0;
+      p[o] = 0;
+    }
+  }
+}
+
+typedef struct {
+  v128_t m, c, p, hmin, hmax;
+} rq_lanes;
+
+/* Four channels' constants; l2 = 2L - 1, lz = [L <= 0], h2 = 2H + 1, hz = [H >= 0]. */
+static inline rq_lanes rq_load(const int32_t *mult, const int32_t *c, const int32_t *p, v128_t l2, v128_t lz, v128_t h2, v128_t hz) {
+  rq_lanes q;
+  q.m = wasm_v128_load(mult);
+  q.c = wasm_v128_load(c);
+  q.p = wasm_v128_load(p);
+  q.hmin = wasm_i32x4_add(wasm_i32x4_mul(q.c, l2), lz);
+  q.hmax = wasm_i32x4_sub(wasm_i32x4_mul(q.c, h2), hz);
+  return q;
+}
+
+/* qb_mbqm(acc, m, -r) clamped to [L, H], four lanes (see the top of the file). */
+static inline v128_t rq4(v128_t acc, const rq_lanes *q) {
+  const v128_t half = wasm_i64x2_splat((int64_t)1 << 30);
+  v128_t lo = wasm_i64x2_shl(wasm_i64x2_add(wasm_i64x2_extmul_low_i32x4(acc, q->m), half), 1);
+  v128_t hi = wasm_i64x2_shl(wasm_i64x2_add(wasm_i64x2_extmul_high_i32x4(acc, q->m), half), 1);
+  v128_t h = wasm_i32x4_shuffle(lo, hi, 1, 3, 5, 7);
+  v128_t g;
+  h = wasm_i32x4_min(wasm_i32x4_max(h, q->hmin), q->hmax);
+  g = wasm_i32x4_add(wasm_i32x4_add(h, q->c), wasm_i32x4_shr(h, 31));
+  return wasm_i32x4_shr(wasm_i32x4_mul(g, q->p), 23);
+}
+
+/* The four lanes' sums of a, b, c, d, as one vector (a's sum in lane 0). */
+static inline v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
+  v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 1, 4, 5), wasm_i32x4_shuffle(a, b, 2, 3, 6, 7));
+  v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 1, 4, 5), wasm_i32x4_shuffle(c, d, 2, 3, 6, 7));
+  return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 2, 4, 6), wasm_i32x4_shuffle(ab, cd, 1, 3, 5, 7));
+}
+
+/* ---- rows of int16 ------------------------------------------------------------------- */
+
+/*
+ * A row holds k taps as int16 in row_len = k rounded up to 8 slots: taps below k8 = k & ~7
+ * at their index; when k8 < k the last group of eight slots holds taps k - 8 .. k - 1, the
+ * ones below k8 (already counted) as 0, so tap j >= k8 sits at j + (k8 + 8 - k).
+ */
+typedef struct {
+  int32_t k, k8, pad, len;
+} row_shape;
+
+static row_shape shape_of(int32_t k) {
+  row_shape s;
+  s.k = k;
+  s.k8 = k & ~7;
+  s.pad = s.k8 < k ? s.k8 + 8 - k : 0;
+  s.len = (k + 7) & ~7;
+  return s;
+}
+
+static void copy_taps(int16_t *o, const int8_t *src, int32_t n, int32_t offset) {
+  int32_t i = 0;
+  if (src) {
+    v128_t off = wasm_i16x8_splat((int16_t)offset);
+    for (; i + 8 <= n; i += 8) wasm_v128_store(o + i, wasm_i16x8_add(wasm_i16x8_load8x8(src + i), off));
+    for (; i < n; i++) o[i] = (int16_t)(src[i] + offset);
+  } else {
+    for (; i + 8 <= n; i += 8) wasm_v128_store(o + i, wasm_i16x8_splat(0));
+    for (; i < n; i++) o[i] = 0;
+  }
+}
+
+/* Taps j .. j+n-1 of a row: src[i] + offset, or 0 when src is NULL (outside the image). */
+static void put(int16_t *row, const row_shape *s, int32_t j, const int8_t *src, int32_t n, int32_t offset) {
+  int32_t below = j < s->k8 ? (s->k8 - j < n ? s->k8 - j : n) : 0;
+  if (below) copy_taps(row + j, src, below, offset);
+  if (n > below) copy_taps(row + j + below + s->pad, src ? src + below : 0, n - below, offset);
+}
+
+/* The row of output pixel p: its window in filter order. */
+static void gather(const qb_conv_int8 *a, int32_t b, int32_t p, int16_t *row, const row_shape *s) {
+  int32_t oy = p / a->ow, ox = p % a->ow, ky, kx, j = 0, run = a->fw * a->ic;
+  int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
+  for (ky = 0; ky < a->fh; ky++) {
+    int32_t yy = y0 + a->dil_h * ky;
+    const int8_t *line;
+    if (yy < 0 || yy >= a->ih) {
+      put(row, s, j, 0, run, 0);
+      j += run;
+      continue;
+    }
+    line = a->x + (b * a->ih + yy) * a->iw * a->ic;
+    if (a->dil_w == 1 && x0 >= 0 && x0 + a->fw <= a->iw) {
+      put(row, s, j, line + x0 * a->ic, run, a->in_offset);
+      j += run;
+      continue;
+    }
+    for (kx = 0; kx < a->fw; kx++, j += a->ic) {
+      int32_t xx = x0 + a->dil_w * kx;
+      put(row, s, j, xx < 0 || xx >= a->iw ? 0 : line + xx * a->ic, a->ic, a->in_offset);
+    }
+  }
+}
+
+/* ---- rows times filters ---------------------------------------------------------------- */
+
+#define DOT(acc, xv, f) acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(xv, f))
+
+/* Sums of row xa (and xb when rows == 2) with filters w0..w3, four lanes each. */
+static inline __attribute__((always_inline)) void block(const int16_t *xa, const int16_t *xb, int rows, const int8_t *w0,
+                                                        const int8_t *w1, const int8_t *w2, const int8_t *w3,
+                                                        const row_shape *s, v128_t *ra, v128_t *rb) {
+  v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  int32_t i, k8 = s->k8;
+#define STEP(xo, wo)                                  \
+  {                                                   \
+    v128_t u = wasm_v128_load(xa + (xo)), v, f;       \
+    if (rows == 2) v = wasm_v128_load(xb + (xo));     \
+    f = wasm_i16x8_load8x8(w0 + (wo));                \
+    DOT(a0, u, f);                                    \
+    if (rows == 2) DOT(b0, v, f);                     \
+    f = wasm_i16x8_load8x8(w1 + (wo));                \
+    DOT(a1, u, f);                                    \
+    if (rows == 2) DOT(b1, v, f);                     \
+    f = wasm_i16x8_load8x8(w2 + (wo));                \
+    DOT(a2, u, f);                                    \
+    if (rows == 2) DOT(b2, v, f);                     \
+    f = wasm_i16x8_load8x8(w3 + (wo));                \
+    DOT(a3, u, f);                                    \
+    if (rows == 2) DOT(b3, v, f);                     \
+  }
+  for (i = 0; i < k8; i += 8) STEP(i, i)
+  if (s->pad) STEP(k8, s->k - 8)
+#undef STEP
+  *ra = hsum4(a0, a1, a2, a3);
+  if (rows == 2) *rb = hsum4(b0, b1, b2, b3);
+}
+
+typedef struct {
+  const int8_t *w;
+  const int32_t *bias, *mult, *c, *p;
+  const int8_t *shift;
+  int32_t oc, zp, lo, hi;
+} filters;
+
+/* One or two rows against every filter, requantized into ya[o] (and yb[o]). */
+static inline __attribute__((always_inline)) void rows_times_filters(const int16_t *xa, const int16_t *xb, int rows,
+                                                                     const filters *f, const row_shape *s, int8_t *ya,
+                                                                     int8_t *yb) {
+  int32_t o, k = s->k, oc = f->oc, L = f->lo - f->zp, H = f->hi - f->zp;
+  const v128_t l2 = wasm_i32x4_splat(2 * L - 1), lz = wasm_i32x4_splat(L <= 0), h2 = wasm_i32x4_splat(2 * H + 1),
+               hz = wasm_i32x4_splat(H >= 0), zp = wasm_i32x4_splat(f->zp);
+  const int8_t *w = f->w;
+  for (o = 0; o + 4 <= oc; o += 4, w += 4 * k) {
+    v128_t ra, rb = wasm_i32x4_splat(0);
+    block(xa, xb, rows, w, w + k, w + 2 * k, w + 3 * k, s, &ra, &rb);
+    if (f->bias) {
+      v128_t bv = wasm_v128_load(f->bias + o);
+      ra = wasm_i32x4_add(ra, bv);
+      rb = wasm_i32x4_add(rb, bv);
+    }
+    if (wasm_i32x4_all_true(wasm_v128_load(f->p + o))) {
+      rq_lanes q = rq_load(f->mult + o, f->c + o, f->p + o, l2, lz, h2, hz);
+      v128_t qa = wasm_i32x4_add(rq4(ra, &q), zp), qb = rows == 2 ? wasm_i32x4_add(rq4(rb, &q), zp) : qa;
+      v128_t y8 = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(qa, qb), wasm_i16x8_splat(0));
+      wasm_v128_store32_lane(ya + o, y8, 0);
+      if (rows == 2) wasm_v128_store32_lane(yb + o, y8, 1);
+    } else {
+      int32_t sa[4], sb[4], j;
+      wasm_v128_store(sa, ra);
+      wasm_v128_store(sb, rb);
+      for (j = 0; j < 4; j++) {
+        ya[o + j] = rq_scalar(sa[j], f->mult[o + j], f->shift[o + j], f->zp, f->lo, f->hi);
+        if (rows == 2) yb[o + j] = rq_scalar(sb[j], f->mult[o + j], f->shift[o + j], f->zp, f->lo, f->hi);
+      }
+    }
+  }
+  if (o < oc) {
+    /* the last one to three filters, the block's spare lanes on a repeat of the last one */
+    int32_t n = oc - o, sa[4], sb[4], j;
+    v128_t ra, rb = wasm_i32x4_splat(0);
+    block(xa, xb, rows, w, w + (n > 1 ? k : 0), w + (n > 2 ? 2 * k : 0), w, s, &ra, &rb);
+    wasm_v128_store(sa, ra);
+    wasm_v128_store(sb, rb);
+    for (j = 0; j < n; j++) {
+      int32_t bj = f->bias ? f->bias[o + j] : 0;
+      ya[o + j] = rq_scalar((int32_t)((uint32_t)sa[j] + (uint32_t)bj), f->mult[o + j], f->shift[o + j], f->zp, f->lo, f->hi);
+      if (rows == 2)
+        yb[o + j] = rq_scalar((int32_t)((uint32_t)sb[j] + (uint32_t)bj), f->mult[o + j], f->shift[o + j], f->zp, f->lo, f->hi);
+    }
+  }
+}
+
+static void one_row(const int16_t *xa, const filters *f, const row_shape *s, int8_t *ya) { rows_times_filters(xa, xa, 1, f, s, ya, ya); }
+static void two_rows(const int16_t *xa, const int16_t *xb, const filters *f, const row_shape *s, int8_t *ya, int8_t *yb) {
+  rows_times_filters(xa, xb, 2, f, s, ya, yb);
+}
+
+/* The block's two rows, then the rq4() constants (8 bytes per filter): the layout of
+ * qb_conv_int8_scratch(). The slots no tap fills (the last group's leading ones) are zeroed
+ * once. */
+static void setup(void *scratch, const row_shape *s, int32_t oc, const int32_t *mult, const int8_t *shift, int32_t lo, int32_t hi,
+                  int16_t **rows, filters *f) {
+  int16_t *block0 = (int16_t *)scratch;
+  int32_t *c = (int32_t *)(void *)(block0 + 2 * s->len), i;
+  for (i = 0; i < s->pad; i++) block0[s->k8 + i] = block0[s->len + s->k8 + i] = 0;
+  rows[0] = block0;
+  rows[1] = block0 + s->len;
+  rq_constants(mult, shift, oc, lo, hi, c, c + oc);
+  f->c = c;
+  f->p = c + oc;
+}
+
+int qb_conv_int8_simd(const qb_conv_int8 *a) {
+  int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
+  row_shape s = shape_of(k);
+  int16_t *rows[2];
+  filters f;
+  if (k < 8) return 0;
+  setup(a->scratch, &s, a->oc, a->mult, a->shift, a->lo, a->hi, rows, &f);
+  f.w = a->w;
+  f.bias = a->bias;
+  f.mult = a->mult;
+  f.shift = a->shift;
+  f.oc = a->oc;
+  f.zp = a->out_zp;
+  f.lo = a->lo;
+  f.hi = a->hi;
+  for (b = 0; b < a->n; b++) {
+    int8_t *y = a->y + b * pixels * a->oc;
+    for (p = 0; p + 1 < pixels; p += 2) {
+      gather(a, b, p, rows[0], &s);
+      gather(a, b, p + 1, rows[1], &s);
+      two_rows(rows[0], rows[1], &f, &s, y + p * a->oc, y + (p + 1) * a->oc);
+    }
+    if (p < pixels) {
+      gather(a, b, p, rows[0], &s);
+      one_row(rows[0], &f, &s, y + p * a->oc);
+    }
+  }
+  return 1;
+}
+
+int qb_fc_int8_simd(const qb_fc_int8 *a) {
+  row_shape s = shape_of(a->depth);
+  int16_t *rows[2];
+  filters f;
+  int32_t b;
+  if (a->depth < 8 || a->w_offset != 0) return 0;
+  setup(a->scratch, &s, a->units, a->mult, a->shift, a->lo, a->hi, rows, &f);
+  f.w = a->w;
+  f.bias = a->bias;
+  f.mult = a->mult;
+  f.shift = a->shift;
+  f.oc = a->units;
+  f.zp = a->out_zp;
+  f.lo = a->lo;
+  f.hi = a->hi;
+  for (b = 0; b + 1 < a->batches; b += 2) {
+    put(rows[0], &s, 0, a->x + b * a->depth, a->depth, a->in_offset);
+    put(rows[1], &s, 0, a->x + (b + 1) * a->depth, a->depth, a->in_offset);
+    two_rows(rows[0], rows[1], &f, &s, a->y + b * a->units, a->y + (b + 1) * a->units);
+  }
+  if (b < a->batches) {
+    put(rows[0], &s, 0, a->x + b * a->depth, a->depth, a->in_offset);
+    one_row(rows[0], &f, &s, a->y + b * a->units);
+  }
+  return 1;
+}
+
+/* ---- DEPTHWISE_CONV_2D ------------------------------------------------------------------ */
+
+#define DW_MAX_TAPS 64
+
+/* Eight channels of every tap into two int32x4. */
+#define DW8(lo4, hi4, off)                                                       \
+  {                                                                              \
+    v128_t xv = wasm_i16x8_load8x8(tap[t] + c + (off)), wv = wasm_i16x8_load8x8(wp + (off)); \
+    lo4 = wasm_i32x4_add(lo4, wasm_i32x4_extmul_low_i16x8(xv, wv));              \
+    hi4 = wasm_i32x4_add(hi4, wasm_i32x4_extmul_high_i16x8(xv, wv));             \
+  }
+
+int qb_dwconv_int8_simd(const qb_conv_int8 *a) {
+  const int8_t *tap[DW_MAX_TAPS];
+  int32_t *cc = (int32_t *)a->scratch, *pp = cc + a->ic;
+  int8_t *zrow = (int8_t *)(pp + a->ic);
+  int32_t taps = a->fh * a->fw, oc = a->oc, b, oy, ox, ky, kx, t, c, j;
+  const int32_t *bias_eff = a->bias_eff, *mult = a->mult;
+  const int8_t *shift = a->shift, *w = a->w;
+  int32_t zpi = a->out_zp, lo = a->lo, hi = a->hi, L = lo - zpi, H = hi - zpi;
+  v128_t l2 = wasm_i32x4_splat(2 * L - 1), lz = wasm_i32x4_splat(L <= 0), h2 = wasm_i32x4_splat(2 * H + 1), hz = wasm_i32x4_splat(H >= 0),
+         zp = wasm_i32x4_splat(zpi);
+  if (a->depth_multiplier != 1 || taps > DW_MAX_TAPS) return 0;
+  for (c = 0; c < a->ic; c++) zrow[c] = (int8_t)(-a->in_offset);
+  rq_constants(mult, shift, oc, lo, hi, cc, pp);
+  for (b = 0; b < a->n; b++)
+    for (oy = 0; oy < a->oh; oy++)
+      for (ox = 0; ox < a->ow; ox++) {
+        int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
+        int8_t *y = a->y + ((b * a->oh + oy) * a->ow + ox) * oc;
+        for (ky = 0, t = 0; ky < a->fh; ky++)
+          for (kx = 0; kx < a->fw; kx++, t++) {
+            int32_t yy = y0 + a->dil_h * ky, xx = x0 + a->dil_w * kx;
+            tap[t] = yy < 0 || yy >= a->ih || xx < 0 || xx >= a->iw ? zrow : a->x + ((b * a->ih + yy) * a->iw + xx) * a->ic;
+          }
+        for (c = 0; c + 8 <= oc;) {
+          int wide = c + 16 <= oc;
+          v128_t s0 = wasm_v128_load(bias_eff + c), s1 = wasm_v128_load(bias_eff + c + 4), s2 = s0, s3 = s1;
+          const int8_t *wp = w + c;
+          if (wide) {
+            s2 = wasm_v128_load(bias_eff + c + 8);
+            s3 = wasm_v128_load(bias_eff + c + 12);
+            for (t = 0; t < taps; t++, wp += oc) {
+              DW8(s0, s1, 0)
+              DW8(s2, s3, 8)
+            }
+          } else {
+            for (t = 0; t < taps; t++, wp += oc) DW8(s0, s1, 0)
+          }
+          for (j = 0; j < (wide ? 16 : 8); j += 8) {
+            v128_t lo4 = j ? s2 : s0, hi4 = j ? s3 : s1;
+            if (wasm_i32x4_all_true(wasm_v128_load(pp + c + j)) && wasm_i32x4_all_true(wasm_v128_load(pp + c + j + 4))) {
+              rq_lanes q0 = rq_load(mult + c + j, cc + c + j, pp + c + j, l2, lz, h2, hz);
+              rq_lanes q1 = rq_load(mult + c + j + 4, cc + c + j + 4, pp + c + j + 4, l2, lz, h2, hz);
+              v128_t v = wasm_i16x8_narrow_i32x4(wasm_i32x4_add(rq4(lo4, &q0), zp), wasm_i32x4_add(rq4(hi4, &q1), zp));
+              wasm_v128_store64_lane(y + c + j, wasm_i8x16_narrow_i16x8(v, v), 0);
+            } else {
+              int32_t acc[8], i;
+              wasm_v128_store(acc, lo4);
+              wasm_v128_store(acc + 4, hi4);
+              for (i = 0; i < 8; i++) y[c + j + i] = rq_scalar(acc[i], mult[c + j + i], shift[c + j + i], zpi, lo, hi);
+            }
+          }
+          c += wide ? 16 : 8;
+        }
+        for (; c < oc; c++) {
+          int32_t acc = bias_eff[c];
+          for (t = 0; t < taps; t++) acc = (int32_t)((uint32_t)acc + (uint32_t)(tap[t][c] * w[t * oc + c]));
+          y[c] = rq_scalar(acc, mult[c], shift[c], zpi, lo, hi);
+        }
+      }
+  return 1;
+}
+#undef DW8
+
+/* ---- window sums for AVERAGE_POOL_2D and MEAN ----------------------------------------------- */
+
+/* sums[j] = the sum of channel j (j < 16) over rows x cols pixels from x (exact: at most
+ * 2^23 int8 values per lane before an int32 could overflow, far above any window). */
+void qb_sum16_int8(const int8_t *x, int32_t rows, int32_t cols, int32_t row_stride, int32_t px_stride, int32_t *sums) {
+  v128_t s0 = wasm_i32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+  int32_t r, q;
+  for (r = 0; r < rows; r++, x += row_stride) {
+    const int8_t *p = x;
+    for (q = 0; q < cols; q++, p += px_stride) {
+      v128_t v = wasm_v128_load(p), lo = wasm_i16x8_extend_low_i8x16(v), hi = wasm_i16x8_extend_high_i8x16(v);
+      s0 = wasm_i32x4_add(s0, wasm_i32x4_extend_low_i16x8(lo));
+      s1 = wasm_i32x4_add(s1, wasm_i32x4_extend_high_i16x8(lo));
+      s2 = wasm_i32x4_add(s2, wasm_i32x4_extend_low_i16x8(hi));
+      s3 = wasm_i32x4_add(s3, wasm_i32x4_extend_high_i16x8(hi));
+    }
+  }
+  wasm_v128_store(sums, s0);
+  wasm_v128_store(sums + 4, s1);
+  wasm_v128_store(sums + 8, s2);
+  wasm_v128_store(sums + 12, s3);
+}
+
+#endif
