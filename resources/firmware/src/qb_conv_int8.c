@@ -655,49 +655,56 @@ uint32_t qb_dwconv_int8_scratch(int32_t ic) {
 /* Plane lines of at most this many int16: the M4 kernel reaches two lines ahead through
  * LDRD's immediate offset, at most 1020 bytes, so the line pitch is built into its code. */
 #define QB_DW_PLANE_MAX_UP 254
-/* Shapes with many lines fill the plane in bands that stay within this many bytes, so the
- * scratch does not grow with the image. */
+/* Shapes with many lines fill the planes in bands that stay within this many bytes, so the
+ * scratch does not grow with the image: two planes at stride 1 (a pair of channels per
+ * copy of the input), one at stride 2, whose layers are smaller than the convolutions
+ * around them (the sample's arena stays as it was). */
 #define QB_DW_PLANE_BYTES 4096u
+#define QB_DW_PLANE_BYTES_S2 1024u
 
-/* Plane line pitch for lu outputs along a line: it holds the pairs of outputs' taps plus
- * two, rounded up to one of the pitches the M4 kernel is built for (16, 32, 64, 128, 254
+/* Plane line pitch for lu outputs along a line: the taps of its pairs of outputs plus two,
+ * rounded up to one of the pitches the M4 kernel is built for (16, 32, 64, 128, 254
  * int16); 0 beyond the last. */
-static int32_t plane_up(int32_t lu) {
-  int32_t need = lu > QB_DW_PLANE_MAX_UP - 2 ? QB_DW_PLANE_MAX_UP + 1 : 2 * ((lu + 1) / 2) + 2, up = 16;
+static int32_t plane_up(int32_t lu, int32_t stride) {
+  int32_t need = lu > QB_DW_PLANE_MAX_UP ? QB_DW_PLANE_MAX_UP + 1 : 2 * stride * ((lu + 1) / 2) + 2, up = 16;
   while (up < need && up < 128) up *= 2;
   return up >= need ? up : need <= QB_DW_PLANE_MAX_UP ? QB_DW_PLANE_MAX_UP : 0;
 }
 
 int qb_dwconv_int8_plane(const qb_conv_int8 *a, qb_dw_plane *g) {
-  int32_t up_w, up_h;
+  int32_t up_w, up_h, s = a->stride_h, lines;
   int along_h;
-  if (a->fh != 3 || a->fw != 3 || a->stride_h != 1 || a->stride_w != 1 || a->dil_h != 1 || a->dil_w != 1 || a->depth_multiplier != 1 ||
-      a->n <= 0 || a->ic <= 0 || a->oc != a->ic || a->oh <= 0 || a->ow <= 0 || a->ih <= 0 || a->iw <= 0 || a->ih > a->oh + 2 ||
-      a->iw > a->ow + 2)
+  if (a->fh != 3 || a->fw != 3 || (s != 1 && s != 2) || a->stride_w != s || a->dil_h != 1 || a->dil_w != 1 || a->depth_multiplier != 1 ||
+      a->n <= 0 || a->ic <= 0 || a->oc != a->ic || a->oh <= 0 || a->ow <= 0 || a->ih <= 0 || a->iw <= 0 || a->oh > 0x10000 ||
+      a->ow > 0x10000 || a->ih > s * a->oh + 2 || a->iw > s * a->ow + 2)
     return 0;
-  up_w = plane_up(a->ow);
-  up_h = plane_up(a->oh);
+  up_w = plane_up(a->ow, s);
+  up_h = plane_up(a->oh, s);
   if (!up_w && !up_h) return 0;
   /* fewer, longer lines: each line costs a fixed setup and up to one wasted output */
   if (!up_w) along_h = 1;
   else if (!up_h) along_h = 0;
   else along_h = (int64_t)(2 * ((a->oh + 1) / 2) + 4) * a->ow < (int64_t)(2 * ((a->ow + 1) / 2) + 4) * a->oh;
   g->along_h = along_h;
+  g->stride = s;
   g->lu = along_h ? a->oh : a->ow;
   g->lv = along_h ? a->ow : a->oh;
   g->iu = along_h ? a->ih : a->iw;
   g->iv = along_h ? a->iw : a->ih;
   g->up = along_h ? up_h : up_w;
-  /* two planes (a pair of channels per copy of the input) */
-  g->band = ((uint64_t)g->lv + 2) * (uint64_t)g->up * 4u <= QB_DW_PLANE_BYTES ? g->lv : (int32_t)(QB_DW_PLANE_BYTES / (uint32_t)(g->up * 4)) - 2;
+  g->planes = s == 1 ? 2 : 1;
+  /* plane lines that fit, and the output lines they serve: (band - 1) * stride + 3 lines */
+  lines = (int32_t)((s == 1 ? QB_DW_PLANE_BYTES : QB_DW_PLANE_BYTES_S2) / (uint32_t)(g->planes * g->up * 2));
+  g->band = lines < 3 ? 1 : (lines - 3) / s + 1;
+  if (g->band > g->lv) g->band = g->lv;
   return 1;
 }
 
 uint32_t qb_dwconv_int8_plane_scratch(const qb_conv_int8 *a) {
   qb_dw_plane g;
   if (!qb_dwconv_int8_plane(a, &g)) return 0;
-  /* two planes of band + 2 lines of int16, then one line of int32 sums (pairs of outputs) */
-  return (uint32_t)(2 * (g.band + 2) * g.up * 2 + 8 * ((g.lu + 1) / 2));
+  /* the planes' lines of int16, then one line of int32 sums (pairs of outputs) */
+  return (uint32_t)(g.planes * ((g.band - 1) * g.stride + 3) * g.up * 2 + 8 * ((g.lu + 1) / 2));
 }
 
 void qb_dwconv_int8_fold_bias(const int8_t *w, const int32_t *bias, int32_t taps, int32_t oc, int32_t in_offset, int32_t *out) {

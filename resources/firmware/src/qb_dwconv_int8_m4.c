@@ -1,15 +1,17 @@
 /*
- * Cortex-M4 (DSP extension) DEPTHWISE_CONV_2D for 3x3 windows at stride 1, depth
- * multiplier 1: the layers of DS-CNN style models. Other shapes take the kernels of
- * qb_conv_int8.c.
+ * Cortex-M4 (DSP extension) DEPTHWISE_CONV_2D for 3x3 windows at stride 1 or 2, depth
+ * multiplier 1: the layers of DS-CNN and MobileNet style models. Other shapes take the
+ * kernels of qb_conv_int8.c.
  *
- * Channel by channel, the input is copied once into a plane of int16 lines (see qb_dw_plane
- * in qb_kernels.h), the input zero point standing in for taps outside the image. Along a
- * line two outputs share each plane line's two words (x0,x1) and (x2,x3):
+ * Channel by channel (two channels per copy at stride 1), the input is copied once into a
+ * plane of int16 lines (see qb_dw_plane in qb_kernels.h), the input zero point standing in
+ * for taps outside the image. Along a line two outputs share each plane line's two words
+ * (x0,x1) and (x2,x3):
  *   out0 = x0*w0 + x1*w1 + x2*w2 = SMLAD(x01, w01) + SMLABT(x23, w12)
  *   out1 = x1*w0 + x2*w1 + x3*w2 = SMLATB(x01, w01) + SMLAD(x23, w12)
  * so six MACs take one LDRD and four multiply-accumulates, and only the two weight pairs
- * w01 and w12 of each window row are held in registers.
+ * w01 and w12 of each window row are held in registers. At stride 2 the second output is
+ * SMLAD(x23, w01) + SMLABT(x45, w12), one more load per row.
  *
  * Why it is exact: as in qb_dwconv_int8_fast, the sum is bias_eff + sum(x * w) with
  * bias_eff = bias + in_offset * sum(w), which wraps to the reference's sum; the zero point
@@ -22,15 +24,7 @@
 #if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
 #include <arm_acle.h>
 
-static inline uint32_t ld32(const void *p) {
-  uint32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-
-static inline void st32(void *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
-
-/* (lo, hi) as an int16 pair; gcc makes it one PKHBT */
+/* (lo, hi) as an int16 pair */
 static inline uint32_t pair16(int32_t lo, int32_t hi) { return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16); }
 
 /* n input values `stride` bytes apart into a plane line, two per store (d may be only
@@ -164,11 +158,21 @@ qb_dw_line_fn qb_dw_line_16, qb_dw_line_32, qb_dw_line_64, qb_dw_line_128, qb_dw
  * output step) from either side of k:
  *   k[-8..-1] = (w0,w1), (w1,w2) per window row, bias, bias; k[0..4] = m, cz, right,
  *   output step in bytes, 1 when a last single output follows the pairs.
- *   void qb_dw_line_rq_<pitch>(const int16_t *p, int8_t *y, int32_t pairs, const int32_t *k)
+ *   void qb_dw_line_rq<stride>_<pitch>(const int16_t *p, int8_t *y, int32_t pairs, const int32_t *k)
  */
 __asm__(
-    "  .macro QB_DW_PAIR pitch\n"
+    /* at stride 2 the pair's second output starts at (x2,x3), its third tap at x4 */
+    "  .macro QB_DW_ROW2 off, a, c\n"
+    "  ldrd r10, r11, [r0, #(\\off)]\n"
+    "  smlad r12, r10, \\a, r12\n"
+    "  smlabt r12, r11, \\c, r12\n"
+    "  smlad lr, r11, \\a, lr\n"
+    "  ldr r10, [r0, #(\\off + 8)]\n"
+    "  smlabt lr, r10, \\c, lr\n"
+    "  .endm\n"
+    "  .macro QB_DW_PAIR pitch, stride\n"
     "  ldmdb r3, {r4-r9, r12, lr}\n"
+    "  .if \\stride == 1\n"
     "  ldrd r10, r11, [r0, #(2 * \\pitch)]\n"
     "  smlad r12, r10, r6, r12\n"
     "  smlatb lr, r10, r6, lr\n"
@@ -184,6 +188,12 @@ __asm__(
     "  smlatb lr, r10, r4, lr\n"
     "  smlabt r12, r11, r5, r12\n"
     "  smlad lr, r11, r5, lr\n"
+    "  .else\n"
+    "  QB_DW_ROW2 (2 * \\pitch), r6, r7\n"
+    "  QB_DW_ROW2 (4 * \\pitch), r8, r9\n"
+    "  QB_DW_ROW2 0, r4, r5\n"
+    "  add r0, r0, #8\n"
+    "  .endif\n"
     "  ldm r3, {r4-r7}\n"
     "  smmlar r8, r12, r4, r5\n"
     "  smmlar r9, lr, r4, r5\n"
@@ -194,7 +204,8 @@ __asm__(
     "  ssat r8, #8, r8\n"
     "  ssat r9, #8, r9\n"
     "  .endm\n"
-    /* the first output of a pair only, for the last of an odd count */
+    /* the first output of a pair only, for the last of an odd count (the same taps at
+     * either stride) */
     "  .macro QB_DW_ONE pitch\n"
     "  ldmdb r3, {r4-r9, r12, lr}\n"
     "  ldrd r10, r11, [r0, #(2 * \\pitch)]\n"
@@ -213,33 +224,33 @@ __asm__(
     "  ssat r8, #8, r8\n"
     "  strb r8, [r1]\n"
     "  .endm\n"
-    "  .macro QB_DW_PAIR_STORE pitch\n"
-    "  QB_DW_PAIR \\pitch\n"
+    "  .macro QB_DW_PAIR_STORE pitch, stride\n"
+    "  QB_DW_PAIR \\pitch, \\stride\n"
     "  strb r8, [r1]\n"
     "  strb r9, [r1, r7]\n"
     "  add r1, r1, r7, lsl #1\n"
     "  .endm\n"
-    "  .macro QB_DW_LINE_RQ pitch\n"
-    "  .pushsection .text.qb_dw_line_rq_\\pitch,\"ax\",%progbits\n"
+    "  .macro QB_DW_LINE_RQ pitch, stride\n"
+    "  .pushsection .text.qb_dw_line_rq\\stride\\()_\\pitch,\"ax\",%progbits\n"
     "  .align 2\n"
-    "  .global qb_dw_line_rq_\\pitch\n"
+    "  .global qb_dw_line_rq\\stride\\()_\\pitch\n"
     "  .thumb\n"
     "  .thumb_func\n"
-    "  .type qb_dw_line_rq_\\pitch, %function\n"
-    "qb_dw_line_rq_\\pitch:\n"
+    "  .type qb_dw_line_rq\\stride\\()_\\pitch, %function\n"
+    "qb_dw_line_rq\\stride\\()_\\pitch:\n"
     "  push {r4-r11, lr}\n"
     /* two pairs per pass, then the pair and the single output left over */
     "  subs r2, r2, #2\n"
     "  blt 2f\n"
     "1:\n"
-    "  QB_DW_PAIR_STORE \\pitch\n"
-    "  QB_DW_PAIR_STORE \\pitch\n"
+    "  QB_DW_PAIR_STORE \\pitch, \\stride\n"
+    "  QB_DW_PAIR_STORE \\pitch, \\stride\n"
     "  subs r2, r2, #2\n"
     "  bge 1b\n"
     "2:\n"
     "  adds r2, r2, #2\n"
     "  beq 3f\n"
-    "  QB_DW_PAIR_STORE \\pitch\n"
+    "  QB_DW_PAIR_STORE \\pitch, \\stride\n"
     "3:\n"
     "  ldr r4, [r3, #16]\n"
     "  cmp r4, #0\n"
@@ -247,17 +258,38 @@ __asm__(
     "  QB_DW_ONE \\pitch\n"
     "4:\n"
     "  pop {r4-r11, pc}\n"
-    "  .size qb_dw_line_rq_\\pitch, . - qb_dw_line_rq_\\pitch\n"
+    "  .size qb_dw_line_rq\\stride\\()_\\pitch, . - qb_dw_line_rq\\stride\\()_\\pitch\n"
     "  .popsection\n"
     "  .endm\n"
-    "  QB_DW_LINE_RQ 16\n"
-    "  QB_DW_LINE_RQ 32\n"
-    "  QB_DW_LINE_RQ 64\n"
-    "  QB_DW_LINE_RQ 128\n"
-    "  QB_DW_LINE_RQ 254\n");
+    "  QB_DW_LINE_RQ 16, 1\n"
+    "  QB_DW_LINE_RQ 32, 1\n"
+    "  QB_DW_LINE_RQ 64, 1\n"
+    "  QB_DW_LINE_RQ 128, 1\n"
+    "  QB_DW_LINE_RQ 254, 1\n"
+    "  QB_DW_LINE_RQ 16, 2\n"
+    "  QB_DW_LINE_RQ 32, 2\n"
+    "  QB_DW_LINE_RQ 64, 2\n"
+    "  QB_DW_LINE_RQ 128, 2\n"
+    "  QB_DW_LINE_RQ 254, 2\n");
 
 typedef void qb_dw_line_rq_fn(const int16_t *p, int8_t *y, int32_t pairs, const int32_t *k);
-qb_dw_line_rq_fn qb_dw_line_rq_16, qb_dw_line_rq_32, qb_dw_line_rq_64, qb_dw_line_rq_128, qb_dw_line_rq_254;
+qb_dw_line_rq_fn qb_dw_line_rq1_16, qb_dw_line_rq1_32, qb_dw_line_rq1_64, qb_dw_line_rq1_128, qb_dw_line_rq1_254;
+qb_dw_line_rq_fn qb_dw_line_rq2_16, qb_dw_line_rq2_32, qb_dw_line_rq2_64, qb_dw_line_rq2_128, qb_dw_line_rq2_254;
+
+/* The sums of one output line at stride 2, for the channels and layers the loop above does
+ * not take (rare: a clamp inside int8, or sums that may pass 2^30); plain C. */
+static void line_sums_s2(const int16_t *p, int32_t acc_pairs, const int32_t *kb, int32_t *acc, int32_t up) {
+  int32_t o, r;
+  for (o = 0; o < 2 * acc_pairs; o++) {
+    uint32_t s = (uint32_t)kb[6];
+    for (r = 0; r < 3; r++) {
+      const int16_t *x = p + r * up + 2 * o;
+      int32_t w0 = (int16_t)(kb[2 * r] & 0xFFFF), w1 = kb[2 * r] >> 16, w2 = kb[2 * r + 1] >> 16;
+      s += (uint32_t)(x[0] * w0 + x[1] * w1 + x[2] * w2);
+    }
+    acc[o] = (int32_t)s;
+  }
+}
 
 /*
  * qb_mbqm(acc, m, -right) + zp, clamped to [lo, hi], for |acc| < 2^30, 1 <= right <= 21, m >= 0, with
@@ -320,11 +352,15 @@ static void channel_lines(const dw_call *k, const int16_t *plane, int32_t b, int
     kb[12] = lu & 1;
   }
   for (l = 0; l < lines; l++, y += k->ov) {
+    const int16_t *p = plane + l * k->g.stride * up;
     if (small && a->lo == -128 && a->hi == 127) {
-      k->line_rq(plane + l * up, y, lu >> 1, kb + 8);
+      k->line_rq(p, y, lu >> 1, kb + 8);
       continue;
     }
-    k->line(plane + l * up, k->acc, (lu + 1) / 2, kb);
+    if (k->g.stride == 1)
+      k->line(p, k->acc, (lu + 1) / 2, kb);
+    else
+      line_sums_s2(p, (lu + 1) / 2, kb, k->acc, up);
     if (small)
       requant_small(k->acc, lu, m, kb[9], right, a->lo, a->hi, y, k->ou);
     else
@@ -335,55 +371,51 @@ static void channel_lines(const dw_call *k, const int16_t *plane, int32_t b, int
 int qb_dwconv_int8_m4(const qb_conv_int8 *a) {
   dw_call k;
   int16_t *plane = (int16_t *)a->scratch, *plane1, zp16 = (int16_t)(-a->in_offset);
-  int32_t pad_u, pad_v, su, sv, b, v0, c, i, ic = a->ic, up, lines_max;
+  int32_t pad_u, pad_v, su, sv, b, v0, c, i, ic = a->ic, up, lines_max, st;
   if (!qb_dwconv_int8_plane(a, &k.g)) return 0;
   pad_u = k.g.along_h ? a->pad_h : a->pad_w;
   pad_v = k.g.along_h ? a->pad_w : a->pad_h;
   up = k.g.up;
+  st = k.g.stride;
   if (pad_u < 0 || pad_v < 0 || pad_u + k.g.iu > up) return 0;
   k.a = a;
   k.line = up == 16 ? qb_dw_line_16 : up == 32 ? qb_dw_line_32 : up == 64 ? qb_dw_line_64 : up == 128 ? qb_dw_line_128 : qb_dw_line_254;
-  k.line_rq = up == 16    ? qb_dw_line_rq_16
-              : up == 32  ? qb_dw_line_rq_32
-              : up == 64  ? qb_dw_line_rq_64
-              : up == 128 ? qb_dw_line_rq_128
-                          : qb_dw_line_rq_254;
-  lines_max = k.g.band + 2;
+  if (st == 1)
+    k.line_rq = up == 16 ? qb_dw_line_rq1_16 : up == 32 ? qb_dw_line_rq1_32 : up == 64 ? qb_dw_line_rq1_64 : up == 128 ? qb_dw_line_rq1_128 : qb_dw_line_rq1_254;
+  else
+    k.line_rq = up == 16 ? qb_dw_line_rq2_16 : up == 32 ? qb_dw_line_rq2_32 : up == 64 ? qb_dw_line_rq2_64 : up == 128 ? qb_dw_line_rq2_128 : qb_dw_line_rq2_254;
+  lines_max = (k.g.band - 1) * st + 3;
   plane1 = plane + lines_max * up;
-  k.acc = (int32_t *)(void *)(plane1 + lines_max * up);
+  k.acc = (int32_t *)(void *)(plane + k.g.planes * lines_max * up);
   /* byte steps along u and v in the input and the output */
   su = k.g.along_h ? a->iw * ic : ic;
   sv = k.g.along_h ? ic : a->iw * ic;
   k.ou = k.g.along_h ? a->ow * a->oc : a->oc;
   k.ov = k.g.along_h ? a->oc : a->ow * a->oc;
   /* the pads along u are never written after this */
-  fill16(plane, zp16, 2 * lines_max * up);
+  fill16(plane, zp16, k.g.planes * lines_max * up);
   for (b = 0; b < a->n; b++)
     for (v0 = 0; v0 < k.g.lv; v0 += k.g.band) {
-      int32_t lines = k.g.lv - v0 < k.g.band ? k.g.lv - v0 : k.g.band;
+      int32_t lines = k.g.lv - v0 < k.g.band ? k.g.lv - v0 : k.g.band, in_lines = (lines - 1) * st + 3, iv0 = v0 * st - pad_v;
       const int8_t *xb = a->x + b * a->ih * a->iw * ic;
       /* plane lines outside the image hold the zero point for every channel of the band */
-      for (i = 0; i < lines + 2; i++) {
-        int32_t iv = v0 - pad_v + i;
-        if (iv < 0 || iv >= k.g.iv) {
+      for (i = 0; i < in_lines; i++)
+        if (iv0 + i < 0 || iv0 + i >= k.g.iv) {
           fill16(plane + i * up + pad_u, zp16, k.g.iu);
-          fill16(plane1 + i * up + pad_u, zp16, k.g.iu);
+          if (k.g.planes == 2) fill16(plane1 + i * up + pad_u, zp16, k.g.iu);
         }
-      }
+      c = 0;
       /* two channels per copy of the input, then one plane after the other */
-      for (c = 0; c + 2 <= ic; c += 2) {
-        for (i = 0; i < lines + 2; i++) {
-          int32_t iv = v0 - pad_v + i;
-          if (iv >= 0 && iv < k.g.iv) copy_line2(plane + i * up + pad_u, lines_max * up * 2, xb + iv * sv + c, su, k.g.iu);
+      if (k.g.planes == 2)
+        for (; c + 2 <= ic; c += 2) {
+          for (i = 0; i < in_lines; i++)
+            if (iv0 + i >= 0 && iv0 + i < k.g.iv) copy_line2(plane + i * up + pad_u, lines_max * up * 2, xb + (iv0 + i) * sv + c, su, k.g.iu);
+          channel_lines(&k, plane, b, v0, lines, c);
+          channel_lines(&k, plane1, b, v0, lines, c + 1);
         }
-        channel_lines(&k, plane, b, v0, lines, c);
-        channel_lines(&k, plane1, b, v0, lines, c + 1);
-      }
-      if (c < ic) {
-        for (i = 0; i < lines + 2; i++) {
-          int32_t iv = v0 - pad_v + i;
-          if (iv >= 0 && iv < k.g.iv) copy_line(plane + i * up + pad_u, xb + iv * sv + c, su, k.g.iu);
-        }
+      for (; c < ic; c++) {
+        for (i = 0; i < in_lines; i++)
+          if (iv0 + i >= 0 && iv0 + i < k.g.iv) copy_line(plane + i * up + pad_u, xb + (iv0 + i) * sv + c, su, k.g.iu);
         channel_lines(&k, plane, b, v0, lines, c);
       }
     }

@@ -60,20 +60,23 @@ uint32_t qb_conv_int8_scratch(int32_t fh, int32_t fw, int32_t ic, int32_t oc);
 uint32_t qb_dwconv_int8_scratch(int32_t ic);
 uint32_t qb_fc_int8_scratch(int32_t depth, int32_t units);
 /*
- * The Cortex-M4 3x3 stride-1 depthwise path (qb_dwconv_int8_m4.c) works on one channel at
- * a time in a "plane": lines of int16 input values (the input zero point where the window
- * leaves the image) along u, which is the width or, when that makes fewer and longer lines,
- * the height. Lines are `up` int16 apart (at least two more than twice the output pairs);
- * `band` output lines are computed per fill of band + 2 plane lines. Every build sizes the scratch
- * from this geometry, so the arena is the same on all of them.
+ * The Cortex-M4 3x3 depthwise path (qb_dwconv_int8_m4.c) works on one channel at a time in
+ * a "plane": lines of int16 input values (the input zero point where the window leaves the
+ * image) along u, which is the width or, when that makes fewer and longer lines, the
+ * height. Lines are `up` int16 apart (room for every tap of the line's pairs of outputs);
+ * `band` output lines are computed per fill of (band - 1) * stride + 3 plane lines, in
+ * `planes` planes (channels) at once. Every build sizes the scratch from this geometry, so
+ * the arena is the same on all of them.
  */
 typedef struct {
   int32_t along_h;        /* u is the height (lines are columns) */
+  int32_t stride;         /* 1 or 2, along both */
   int32_t lu, lv, iu, iv; /* outputs along u and v; input extents along u and v */
-  int32_t up, band;
+  int32_t up, band, planes;
 } qb_dw_plane;
-/* 1 and the geometry when the plane path covers the shape (3x3, stride 1, no dilation,
- * depth multiplier 1, lines short enough for the kernel's load offsets), else 0. */
+/* 1 and the geometry when the plane path covers the shape (3x3, stride 1 or 2 along both,
+ * no dilation, depth multiplier 1, lines short enough for the kernel's load offsets),
+ * else 0. */
 int qb_dwconv_int8_plane(const qb_conv_int8 *a, qb_dw_plane *g);
 /* Scratch of the plane path for this shape (0 when it does not apply); the pads are not read. */
 uint32_t qb_dwconv_int8_plane_scratch(const qb_conv_int8 *a);

@@ -29,13 +29,17 @@ uint32_t qb_prepared_bytes(const qb_interpreter *it, const qb_op *op) {
 }
 
 /* The larger of the two depthwise fast paths' needs; they never run at once. The plane
- * path's depends on the shape and options, read as the kernel will read them. */
+ * path's depends on the shape and options, read as the kernel will read them. Every invoke
+ * checks this against the scratch area, so only 3x3 filters with one channel per input
+ * channel and stride 1 or 2 read the other options, and only the fields the plane geometry
+ * reads are set. */
 static uint32_t dw_scratch(const qb_interpreter *it, const qb_op *op) {
   const qb_tensor *in = &it->tensors[op->in[0]], *f = &it->tensors[op->in[1]], *out = &it->tensors[op->out[0]];
   uint32_t general = qb_dwconv_int8_scratch(in->dims[3]), plane = 0;
-  if (out->rank == 4) {
+  int32_t stride_w;
+  if (out->rank == 4 && f->dims[1] == 3 && f->dims[2] == 3 && f->dims[3] == in->dims[3] &&
+      ((stride_w = qb_opt_int(it, op, 1, 0, 4)) == 1 || stride_w == 2)) {
     qb_conv_int8 s;
-    qb_fill(&s, 0, sizeof s);
     s.n = in->dims[0];
     s.ih = in->dims[1];
     s.iw = in->dims[2];
@@ -45,9 +49,9 @@ static uint32_t dw_scratch(const qb_interpreter *it, const qb_op *op) {
     s.oc = f->dims[3];
     s.oh = out->dims[1];
     s.ow = out->dims[2];
-    s.stride_w = qb_opt_int(it, op, 1, 0, 4);
+    s.stride_w = stride_w;
     s.stride_h = qb_opt_int(it, op, 2, 0, 4);
-    s.depth_multiplier = qb_opt_int(it, op, 3, 1, 4);
+    s.depth_multiplier = 1; /* as many output channels as input channels: the kernel rejects any other */
     s.dil_w = qb_opt_int(it, op, 5, 1, 4);
     s.dil_h = qb_opt_int(it, op, 6, 1, 4);
     plane = qb_dwconv_int8_plane_scratch(&s);

@@ -102,14 +102,16 @@ static void random_window(qb_conv_int8 *a, int depthwise) {
 #define M4_KERNELS 1
 static int32_t m4_conv, m4_asm, m4_step, m4_add, m4_fc, m4_chunked;
 #endif
+static int32_t plane_s2_cases;
 
-/* The shapes of the Cortex-M4 plane path (qb_dwconv_int8_m4.c): 3x3, stride 1, depth
+/* The shapes of the Cortex-M4 plane path (qb_dwconv_int8_m4.c): 3x3, stride 1 or 2, depth
  * multiplier 1; now and then long lines (up to the path's limit and past it) or many lines
  * (more than one band). */
 static void plane_window(qb_conv_int8 *a) {
   int32_t kind = rnd(0, 7);
   a->fh = a->fw = 3;
-  a->stride_h = a->stride_w = a->dil_h = a->dil_w = a->depth_multiplier = 1;
+  a->dil_h = a->dil_w = a->depth_multiplier = 1;
+  a->stride_h = a->stride_w = rnd(0, 2) ? 1 : 2;
   if (kind == 0) {
     a->n = 1;
     a->ih = rnd(40, 80);
@@ -220,6 +222,7 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
   if (depthwise && qb_dwconv_int8_plane(&a, &g)) {
     QB_CHECK(plane_need > 0);
     ++*plane_cases;
+    if (a.stride_h == 2) ++plane_s2_cases;
 #if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
     /* the plane path itself, not only through the dispatch */
     poison(y_fast, out_count);
@@ -455,5 +458,6 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(m4_chunked > rounds / 40);
 #endif
   QB_CHECK(plane > rounds / 4);
+  QB_CHECK(plane_s2_cases > rounds / 16);
   QB_CHECK(binary > rounds / 3);
 }
