@@ -2,7 +2,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { openDataset, type Dataset } from '../data/index';
-import { evaluateFloat } from '../eval/index';
 import { argmaxRows, ClassificationTally, SquaredErrorTally } from '../eval/metrics';
 import { toCSource } from '../export/c-source';
 import { describeModel } from '../export/model-about';
@@ -13,7 +12,7 @@ import { loadModel, type ImportedModel } from '../model/index';
 import { pairedHistogram } from '../model/histogram';
 import { saveKeras } from '../model/keras-writer';
 import { CompressError } from './errors';
-import { evaluateInt8 } from './evaluate-int8';
+import { evaluateFloatAndInt8, evaluateInt8 } from './evaluate-int8';
 import { exportTflite } from './export-tflite';
 import { measureIslandAccuracy } from './island-ablation';
 import { checkExportedGuarantees } from './guarantees';
@@ -304,23 +303,17 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
 
   const t1 = performance.now();
   const floatModel = await loadModel(job.model);
-  const floatEval = await evaluateFloat(floatModel.model, data, {
-    onProgress: (p) =>
-      progress({ stage: 'evaluate', fraction: (0.5 * p.done) / p.total, message: 'float' }),
+  const classes = classify ? floatModel.outputShape.at(-1)! : 0;
+  const { float: floatEval, int8: scored } = await evaluateFloatAndInt8(floatModel.model, bytes, data, {
+    name: files.tflite,
+    classes,
     signal: job.signal,
+    onProgress: (fraction, message) => progress({ stage: 'evaluate', fraction, message }),
   });
   const float: Metric =
     'accuracy' in floatEval
       ? { accuracy: floatEval.accuracy, samples: floatEval.samples }
       : { mse: floatEval.mse, samples: floatEval.samples };
-  const classes = classify ? floatModel.outputShape.at(-1)! : 0;
-  const scored = await evaluateInt8(bytes, data, {
-    name: files.tflite,
-    classes,
-    signal: job.signal,
-    onBatch: (done, total) =>
-      progress({ stage: 'evaluate', fraction: 0.5 + (0.5 * done) / total, message: 'int8' }),
-  });
   result.timings.evaluate = (performance.now() - t1) / 1000;
   const int8 = {
     ...scored.metric,

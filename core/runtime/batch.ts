@@ -12,6 +12,11 @@ export interface BatchRunnerOptions extends LoadOptions {
    * runtime, so results do not depend on how samples are split.
    */
   threads?: number;
+  /**
+   * Run every sample on worker threads (`threads` of them), none on the calling thread, so
+   * that a run() returns at once and the calling thread is free for other work meanwhile.
+   */
+  workersOnly?: boolean;
 }
 
 /**
@@ -176,6 +181,7 @@ export class BatchRunner {
   private constructor(
     private readonly local: Interpreter,
     private readonly threads: RuntimeThread[],
+    private readonly workersOnly: boolean,
   ) {}
 
   static async create(model: Uint8Array, options: BatchRunnerOptions = {}): Promise<BatchRunner> {
@@ -188,8 +194,10 @@ export class BatchRunner {
       );
     }
     const wanted = Math.max(1, Math.floor(options.threads ?? defaultEvaluationThreads()));
-    const module = wanted > 1 ? await compiledRuntime(local.runtime.path) : undefined;
-    const threads = Array.from({ length: wanted - 1 }, () => {
+    const workersOnly = options.workersOnly ?? false;
+    const workers = workersOnly ? wanted : wanted - 1;
+    const module = workers > 0 ? await compiledRuntime(local.runtime.path) : undefined;
+    const threads = Array.from({ length: workers }, () => {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
         workerData: { module, model },
@@ -197,7 +205,7 @@ export class BatchRunner {
       worker.unref();
       return new RuntimeThread(worker, local.name);
     });
-    return new BatchRunner(local, threads);
+    return new BatchRunner(local, threads, workersOnly);
   }
 
   get name(): string {
@@ -209,9 +217,9 @@ export class BatchRunner {
   get output(): TensorInfo {
     return this.local.outputs[0];
   }
-  /** Threads that run samples, the calling one included. */
+  /** Threads that run samples, the calling one included unless workersOnly. */
   get threadCount(): number {
-    return this.threads.length + 1;
+    return this.threads.length + (this.workersOnly ? 0 : 1);
   }
 
   /**
@@ -242,21 +250,29 @@ export class BatchRunner {
     const shares = Math.min(this.threadCount, Math.max(1, count));
     const per = Math.ceil(count / shares);
     const inBytes = info.bytes;
+    // Share 0 is the calling thread's unless every share goes to a worker.
+    const firstWorkerShare = this.workersOnly ? 0 : 1;
     const jobs: Promise<Uint8Array>[] = [];
-    for (let t = 1; t < shares; t++) {
+    for (let t = firstWorkerShare; t < shares; t++) {
       const from = Math.min(count, t * per);
       const n = Math.min(count, from + per) - from;
       jobs.push(
         n > 0
-          ? this.threads[t - 1].run(raw.slice(from * inBytes, (from + n) * inBytes), n)
+          ? this.threads[t - firstWorkerShare].run(
+              raw.slice(from * inBytes, (from + n) * inBytes),
+              n,
+            )
           : Promise.resolve(new Uint8Array(0)),
       );
     }
-    const first = Math.min(count, per);
+    const first = this.workersOnly ? 0 : Math.min(count, per);
     // The calling thread's share runs while the workers run theirs.
     let mine: Uint8Array;
     try {
-      mine = this.local.runBatch(raw.subarray(0, first * inBytes), first);
+      mine =
+        first > 0
+          ? this.local.runBatch(raw.subarray(0, first * inBytes), first)
+          : new Uint8Array(0);
     } catch (error) {
       await Promise.allSettled(jobs);
       throw error;

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { sampleModelPath } from '../../core/app/sample';
+import { evaluateInt8 } from '../../core/compress/evaluate-int8';
 import { runCompressJob, type CompressReport } from '../../core/compress/run';
 import { openDataset } from '../../core/data/index';
 import { evaluateTflite } from '../../core/eval/tflite-eval';
@@ -75,6 +76,18 @@ describe('accuracy each float island buys', () => {
       assert.equal(accuracy, island.accuracyIslandInt8, file);
       assert.equal(island.accuracyBought, report.int8.accuracy! - accuracy);
     }
+  });
+
+  it('the int8 export scores the same on worker threads alone (as compress runs it, beside the float half) as with the calling thread', async () => {
+    const data = await openDataset('fashion-mnist:test', { inputShape: [28, 28, 1], limit: 600 });
+    const bytes = new Uint8Array(readFileSync(report.files.tflite));
+    const options = { name: report.files.tflite, classes: 10 };
+    const foreground = await evaluateInt8(bytes, data, options);
+    const done: number[] = [];
+    const background = await evaluateInt8(bytes, data, { ...options, workers: 2, onBatch: (n) => done.push(n) });
+    assert.deepEqual(background, foreground);
+    assert.equal(foreground.metric.samples, 600);
+    assert.deepEqual(done, [256, 512, 600], 'progress in batch order');
   });
 
   it('on a run with more samples than the ablation takes, both sides are scored on the same first ones', async () => {

@@ -31,7 +31,7 @@ async function oneByOne(model: Uint8Array, x: Float32Array, count: number, eleme
 describe('batch evaluation on worker threads', () => {
   for (const { name, lo, hi } of models) {
     it(
-      `${name}: 1 and 3 threads match sample-by-sample runs, for uneven and tiny batches`,
+      `${name}: 1 and 3 threads and 2 workers alone match sample-by-sample runs, for uneven and tiny batches`,
       {
         skip: missingSharedModels(name),
       },
@@ -39,9 +39,11 @@ describe('batch evaluation on worker threads', () => {
         const model = new Uint8Array(readFileSync(sharedModel(name)));
         const single = await BatchRunner.create(model, { name, threads: 1 });
         const pooled = await BatchRunner.create(model, { name, threads: 3 });
+        const workers = await BatchRunner.create(model, { name, threads: 2, workersOnly: true });
         try {
           assert.equal(single.threadCount, 1);
           assert.equal(pooled.threadCount, 3);
+          assert.equal(workers.threadCount, 2);
           const elements = single.input.shape.reduce((a, b) => a * b, 1);
           for (const count of [10, 2, 1, 0]) {
             const x = randomFloat32(count * elements, 90 + count, lo, hi);
@@ -56,10 +58,15 @@ describe('batch evaluation on worker threads', () => {
               expected,
               `${name}, ${count} samples, 3 threads`,
             );
+            // Handed out together, as compress's int8 evaluation does in the background.
+            const [a, b] = await Promise.all([workers.run(x, count), workers.run(x, count)]);
+            assert.deepEqual(a, expected, `${name}, ${count} samples, 2 workers only`);
+            assert.deepEqual(b, expected, `${name}, ${count} samples, 2 workers only, again`);
           }
         } finally {
           await single.close();
           await pooled.close();
+          await workers.close();
         }
       },
     );

@@ -50,54 +50,36 @@ static int32_t period(const int32_t dims[4], const int32_t s[4]) {
   return p;
 }
 
-/* The element loops: one operation and the reference's clamp, no index arithmetic. The
- * operands keep their order (a op b), so every float is the reference's bit for bit. */
+/* The element loops: one operation and the reference's clamp, no index arithmetic. An
+ * operand steps by 1 (a vector) or 0 (one value). The operands keep their order (a op b),
+ * so every float is the reference's bit for bit. */
 static inline float clampf(float r, float lo, float hi) { return r < lo ? lo : (r > hi ? hi : r); }
 
+static void block(int32_t op, const float *a, int32_t da, const float *b, int32_t db, float *y, int32_t m, float lo, float hi) {
+  int32_t j = 0;
 #if defined(__wasm_simd128__)
-/* pmax(r, lo) is r < lo ? lo : r and pmin(t, hi) is hi < t ? hi : t: the C clamp, NaN too. */
-#define QB_F32X4_LOOP(va, vb, sa, sb)                                                              \
+  /* pmax(r, lo) is r < lo ? lo : r and pmin(t, hi) is hi < t ? hi : t: the C clamp, NaN too. */
+  const v128_t vlo = wasm_f32x4_splat(lo), vhi = wasm_f32x4_splat(hi);
+  const v128_t sa = wasm_f32x4_splat(a[0]), sb = wasm_f32x4_splat(b[0]);
+#define QB_F32X4_LOOP(va, vb)                                                                     \
   for (; j + 4 <= m; j += 4) {                                                                    \
     v128_t r = op == QB_OP_ADD ? wasm_f32x4_add(va, vb) : op == QB_OP_SUB ? wasm_f32x4_sub(va, vb) \
                                                         : wasm_f32x4_mul(va, vb);                 \
     wasm_v128_store(y + j, wasm_f32x4_pmin(wasm_f32x4_pmax(r, vlo), vhi));                        \
   }
-#define QB_F32X4_SETUP const v128_t vlo = wasm_f32x4_splat(lo), vhi = wasm_f32x4_splat(hi)
-#else
-#define QB_F32X4_LOOP(va, vb, sa, sb)
-#define QB_F32X4_SETUP
+  if (da && db) QB_F32X4_LOOP(wasm_v128_load(a + j), wasm_v128_load(b + j))
+  else if (da) QB_F32X4_LOOP(wasm_v128_load(a + j), sb)
+  else QB_F32X4_LOOP(sa, wasm_v128_load(b + j))
+#undef QB_F32X4_LOOP
 #endif
-
-#define QB_F32_TAIL(ea, eb)                                                                 \
-  if (op == QB_OP_ADD) for (; j < m; j++) y[j] = clampf((ea) + (eb), lo, hi);             \
-  else if (op == QB_OP_SUB) for (; j < m; j++) y[j] = clampf((ea) - (eb), lo, hi);        \
-  else for (; j < m; j++) y[j] = clampf((ea) * (eb), lo, hi);
-
-static inline void vv(int32_t op, const float *a, const float *b, float *y, int32_t m, float lo, float hi) {
-  int32_t j = 0;
-  QB_F32X4_SETUP;
-  QB_F32X4_LOOP(wasm_v128_load(a + j), wasm_v128_load(b + j), , )
-  QB_F32_TAIL(a[j], b[j])
-}
-
-static inline void vs(int32_t op, const float *a, float b, float *y, int32_t m, float lo, float hi) {
-  int32_t j = 0;
-#if defined(__wasm_simd128__)
-  const v128_t bb = wasm_f32x4_splat(b);
-#endif
-  QB_F32X4_SETUP;
-  QB_F32X4_LOOP(wasm_v128_load(a + j), bb, , )
-  QB_F32_TAIL(a[j], b)
-}
-
-static inline void sv(int32_t op, float a, const float *b, float *y, int32_t m, float lo, float hi) {
-  int32_t j = 0;
-#if defined(__wasm_simd128__)
-  const v128_t aa = wasm_f32x4_splat(a);
-#endif
-  QB_F32X4_SETUP;
-  QB_F32X4_LOOP(aa, wasm_v128_load(b + j), , )
-  QB_F32_TAIL(a, b[j])
+  a += j * da;
+  b += j * db;
+  if (op == QB_OP_ADD)
+    for (; j < m; j++, a += da, b += db) y[j] = clampf(*a + *b, lo, hi);
+  else if (op == QB_OP_SUB)
+    for (; j < m; j++, a += da, b += db) y[j] = clampf(*a - *b, lo, hi);
+  else
+    for (; j < m; j++, a += da, b += db) y[j] = clampf(*a * *b, lo, hi);
 }
 
 int qb_binary_f32_fast(const qb_binary_f32 *e) {
@@ -109,12 +91,12 @@ int qb_binary_f32_fast(const qb_binary_f32 *e) {
   inner = pa < pb ? pa : pb;
   if (inner == 1 && pa != pb) {
     if (pa == 1)
-      for (o = 0; o < n; o += pb) sv(e->op, e->a[0], e->b, e->y + o, pb, e->lo, e->hi);
+      for (o = 0; o < n; o += pb) block(e->op, e->a, 0, e->b, 1, e->y + o, pb, e->lo, e->hi);
     else
-      for (o = 0; o < n; o += pa) vs(e->op, e->a, e->b[0], e->y + o, pa, e->lo, e->hi);
+      for (o = 0; o < n; o += pa) block(e->op, e->a, 1, e->b, 0, e->y + o, pa, e->lo, e->hi);
   } else {
     for (o = 0; o < n; o += inner) {
-      vv(e->op, e->a + ao, e->b + bo, e->y + o, inner, e->lo, e->hi);
+      block(e->op, e->a + ao, 1, e->b + bo, 1, e->y + o, inner, e->lo, e->hi);
       ao += inner;
       bo += inner;
       if (ao == pa) ao = 0;
