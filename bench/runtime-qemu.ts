@@ -132,7 +132,7 @@ try {
         bench: 'runtime-qemu',
         board: 'qemu-system-arm -M mps2-an386 (Cortex-M4F), -icount shift=0',
         build:
-          'arm-none-eabi-gcc -O2 -mcpu=cortex-m4 -mfloat-abi=hard, Cortex-M4 DSP kernels (SMLAD conv/fully connected, SMLABB depthwise), reference kernels for the rest',
+          'arm-none-eabi-gcc -O2 -mcpu=cortex-m4 -mfloat-abi=hard, Cortex-M4 DSP kernels (four-pixel SMLAD conv, four-filter fully connected, 3x3 depthwise on int16 planes, SMLAD/SMLABB depthwise otherwise, ADD/SUB in assembly), reference kernels for the rest',
         results,
       },
       null,
