@@ -4,7 +4,8 @@
  * run their own variant when one returns 0.
  *
  * - CONV_2D and FULLY_CONNECTED: two output pixels times four filters per block, each
- *   pixel's window gathered once into a row of int16 x + in_offset (0 outside the image),
+ *   pixel's window read in place when the input channels are a multiple of 8, else
+ *   gathered once into a row of int16 x + in_offset (0 outside the image),
  *   i32x4.dot_i16x8_s eight taps at a time against the int8 filters widened on load. A
  *   window whose tap count is not a multiple of 8 ends in one more group of eight: the
  *   filter's last eight taps against a row slot whose leading lanes are 0, so no tap is
@@ -118,16 +119,24 @@ static row_shape shape_of(int32_t k) {
   return s;
 }
 
-static void copy_taps(int16_t *o, const int8_t *src, int32_t n, int32_t offset) {
+/* Runs of eight or more taps end in one vector that overlaps the previous one (the same
+ * values written twice); shorter runs go one tap at a time. Left to itself clang turns the
+ * one-tap loops into vector code with run-time checks several times the size of the work. */
+static inline void copy_taps(int16_t *o, const int8_t *src, int32_t n, int32_t offset) {
   int32_t i = 0;
-  if (src) {
+  if (n >= 8) {
     v128_t off = wasm_i16x8_splat((int16_t)offset);
-    for (; i + 8 <= n; i += 8) wasm_v128_store(o + i, wasm_i16x8_add(wasm_i16x8_load8x8(src + i), off));
-    for (; i < n; i++) o[i] = (int16_t)(src[i] + offset);
-  } else {
-    for (; i + 8 <= n; i += 8) wasm_v128_store(o + i, wasm_i16x8_splat(0));
-    for (; i < n; i++) o[i] = 0;
+    if (src) {
+      for (; i + 8 <= n; i += 8) wasm_v128_store(o + i, wasm_i16x8_add(wasm_i16x8_load8x8(src + i), off));
+      if (i < n) wasm_v128_store(o + n - 8, wasm_i16x8_add(wasm_i16x8_load8x8(src + n - 8), off));
+    } else {
+      for (; i + 8 <= n; i += 8) wasm_v128_store(o + i, wasm_i16x8_splat(0));
+      if (i < n) wasm_v128_store(o + n - 8, wasm_i16x8_splat(0));
+    }
+    return;
   }
+#pragma clang loop vectorize(disable) unroll(disable)
+  for (; i < n; i++) o[i] = src ? (int16_t)(src[i] + offset) : 0;
 }
 
 /* Taps j .. j+n-1 of a row: src[i] + offset, or 0 when src is NULL (outside the image). */
@@ -166,17 +175,28 @@ static void gather(const qb_conv_int8 *a, int32_t b, int32_t p, int16_t *row, co
 
 #define DOT(acc, xv, f) acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(xv, f))
 
-/* Sums of row xa (and xb when rows == 2) with filters w0..w3, four lanes each. */
+/*
+ * Windows read in place (input channels a multiple of 8): each pixel's window as segments of
+ * seglen int8 (a row of fw taps when both pixels' windows lie inside horizontally, else one
+ * tap), out-of-image ones pointing at a row of the input zero point, whose x + in_offset is 0.
+ * No gather: each group of eight adds in_offset itself, one more instruction per row.
+ */
+typedef struct {
+  const int8_t *const *sa, *const *sb;
+  int32_t nseg, seglen;
+  v128_t off;
+} segments;
+
+/* Sums of row xa (and xb when rows == 2), or of the segments when sg is set, with filters
+ * w0..w3, four lanes each. */
 static inline __attribute__((always_inline)) void block(const int16_t *xa, const int16_t *xb, int rows, const int8_t *w0,
                                                         const int8_t *w1, const int8_t *w2, const int8_t *w3,
-                                                        const row_shape *s, v128_t *ra, v128_t *rb) {
+                                                        const row_shape *s, const segments *sg, v128_t *ra, v128_t *rb) {
   v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
   int32_t i, k8 = s->k8;
-#define STEP(xo, wo)                                  \
+#define MACS(u, v, wo)                                \
   {                                                   \
-    v128_t u = wasm_v128_load(xa + (xo)), v, f;       \
-    if (rows == 2) v = wasm_v128_load(xb + (xo));     \
-    f = wasm_i16x8_load8x8(w0 + (wo));                \
+    v128_t f = wasm_i16x8_load8x8(w0 + (wo));         \
     DOT(a0, u, f);                                    \
     if (rows == 2) DOT(b0, v, f);                     \
     f = wasm_i16x8_load8x8(w1 + (wo));                \
@@ -189,9 +209,29 @@ static inline __attribute__((always_inline)) void block(const int16_t *xa, const
     DOT(a3, u, f);                                    \
     if (rows == 2) DOT(b3, v, f);                     \
   }
-  for (i = 0; i < k8; i += 8) STEP(i, i)
-  if (s->pad) STEP(k8, s->k - 8)
-#undef STEP
+  if (sg) {
+    int32_t g, wo = 0;
+    for (g = 0; g < sg->nseg; g++) {
+      const int8_t *pa = sg->sa[g], *pb = sg->sb[g];
+      for (i = 0; i < sg->seglen; i += 8, wo += 8) {
+        v128_t u = wasm_i16x8_add(wasm_i16x8_load8x8(pa + i), sg->off), v = u;
+        if (rows == 2) v = wasm_i16x8_add(wasm_i16x8_load8x8(pb + i), sg->off);
+        MACS(u, v, wo)
+      }
+    }
+  } else {
+    for (i = 0; i < k8; i += 8) {
+      v128_t u = wasm_v128_load(xa + i), v = u;
+      if (rows == 2) v = wasm_v128_load(xb + i);
+      MACS(u, v, i)
+    }
+    if (s->pad) {
+      v128_t u = wasm_v128_load(xa + k8), v = u;
+      if (rows == 2) v = wasm_v128_load(xb + k8);
+      MACS(u, v, s->k - 8)
+    }
+  }
+#undef MACS
   *ra = hsum4(a0, a1, a2, a3);
   if (rows == 2) *rb = hsum4(b0, b1, b2, b3);
 }
@@ -205,15 +245,15 @@ typedef struct {
 
 /* One or two rows against every filter, requantized into ya[o] (and yb[o]). */
 static inline __attribute__((always_inline)) void rows_times_filters(const int16_t *xa, const int16_t *xb, int rows,
-                                                                     const filters *f, const row_shape *s, int8_t *ya,
-                                                                     int8_t *yb) {
+                                                                     const filters *f, const row_shape *s, const segments *sg,
+                                                                     int8_t *ya, int8_t *yb) {
   int32_t o, k = s->k, oc = f->oc, L = f->lo - f->zp, H = f->hi - f->zp;
   const v128_t l2 = wasm_i32x4_splat(2 * L - 1), lz = wasm_i32x4_splat(L <= 0), h2 = wasm_i32x4_splat(2 * H + 1),
                hz = wasm_i32x4_splat(H >= 0), zp = wasm_i32x4_splat(f->zp);
   const int8_t *w = f->w;
   for (o = 0; o + 4 <= oc; o += 4, w += 4 * k) {
     v128_t ra, rb = wasm_i32x4_splat(0);
-    block(xa, xb, rows, w, w + k, w + 2 * k, w + 3 * k, s, &ra, &rb);
+    block(xa, xb, rows, w, w + k, w + 2 * k, w + 3 * k, s, sg, &ra, &rb);
     if (f->bias) {
       v128_t bv = wasm_v128_load(f->bias + o);
       ra = wasm_i32x4_add(ra, bv);
@@ -239,7 +279,7 @@ static inline __attribute__((always_inline)) void rows_times_filters(const int16
     /* the last one to three filters, the block's spare lanes on a repeat of the last one */
     int32_t n = oc - o, sa[4], sb[4], j;
     v128_t ra, rb = wasm_i32x4_splat(0);
-    block(xa, xb, rows, w, w + (n > 1 ? k : 0), w + (n > 2 ? 2 * k : 0), w, s, &ra, &rb);
+    block(xa, xb, rows, w, w + (n > 1 ? k : 0), w + (n > 2 ? 2 * k : 0), w, s, sg, &ra, &rb);
     wasm_v128_store(sa, ra);
     wasm_v128_store(sb, rb);
     for (j = 0; j < n; j++) {
@@ -251,9 +291,13 @@ static inline __attribute__((always_inline)) void rows_times_filters(const int16
   }
 }
 
-static void one_row(const int16_t *xa, const filters *f, const row_shape *s, int8_t *ya) { rows_times_filters(xa, xa, 1, f, s, ya, ya); }
+static void one_row(const int16_t *xa, const filters *f, const row_shape *s, int8_t *ya) { rows_times_filters(xa, xa, 1, f, s, 0, ya, ya); }
 static void two_rows(const int16_t *xa, const int16_t *xb, const filters *f, const row_shape *s, int8_t *ya, int8_t *yb) {
-  rows_times_filters(xa, xb, 2, f, s, ya, yb);
+  rows_times_filters(xa, xb, 2, f, s, 0, ya, yb);
+}
+static void one_window(const segments *sg, const filters *f, const row_shape *s, int8_t *ya) { rows_times_filters(0, 0, 1, f, s, sg, ya, ya); }
+static void two_windows(const segments *sg, const filters *f, const row_shape *s, int8_t *ya, int8_t *yb) {
+  rows_times_filters(0, 0, 2, f, s, sg, ya, yb);
 }
 
 /* The block's two rows, then the rq4() constants (8 bytes per filter): the layout of
@@ -271,6 +315,58 @@ static void setup(void *scratch, const row_shape *s, int32_t oc, const int32_t *
   f->p = c + oc;
 }
 
+#define MAX_SEGMENTS 64
+
+/* Output pixel p's window as segments (see segments); rows_whole: a segment per filter row. */
+static void window_segments(const qb_conv_int8 *a, int32_t b, int32_t p, const int8_t *zrow, int rows_whole, const int8_t **seg) {
+  int32_t oy = p / a->ow, ox = p % a->ow, ky, kx, n = 0;
+  int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
+  for (ky = 0; ky < a->fh; ky++) {
+    int32_t yy = y0 + a->dil_h * ky, in = yy >= 0 && yy < a->ih;
+    const int8_t *line = in ? a->x + (b * a->ih + yy) * a->iw * a->ic : zrow;
+    if (rows_whole) {
+      seg[n++] = in ? line + x0 * a->ic : zrow;
+      continue;
+    }
+    for (kx = 0; kx < a->fw; kx++) {
+      int32_t xx = x0 + a->dil_w * kx;
+      seg[n++] = !in || xx < 0 || xx >= a->iw ? zrow : line + xx * a->ic;
+    }
+  }
+}
+
+/* Whether output pixel p's window lies inside the image horizontally, taps contiguous. */
+static int inside_w(const qb_conv_int8 *a, int32_t p) {
+  int32_t x0 = (p % a->ow) * a->stride_w - a->pad_w;
+  return a->dil_w == 1 && x0 >= 0 && x0 + a->fw <= a->iw;
+}
+
+/* The in-place driver: the block's area holds the zero-point row (fw * ic <= k bytes). */
+static void conv_in_place(const qb_conv_int8 *a, const filters *f, const row_shape *s, int8_t *zrow) {
+  const int8_t *sa[MAX_SEGMENTS], *sb[MAX_SEGMENTS];
+  int32_t pixels = a->oh * a->ow, b, p, i;
+  segments sg;
+  sg.sa = sa;
+  sg.sb = sb;
+  sg.off = wasm_i16x8_splat((int16_t)a->in_offset);
+  for (i = 0; i < a->fw * a->ic; i++) zrow[i] = (int8_t)(-a->in_offset);
+  for (b = 0; b < a->n; b++) {
+    int8_t *y = a->y + b * pixels * a->oc;
+    for (p = 0; p < pixels; p += 2) {
+      int two = p + 1 < pixels, whole = inside_w(a, p) && (!two || inside_w(a, p + 1));
+      sg.nseg = whole ? a->fh : a->fh * a->fw;
+      sg.seglen = whole ? a->fw * a->ic : a->ic;
+      window_segments(a, b, p, zrow, whole, sa);
+      if (two) {
+        window_segments(a, b, p + 1, zrow, whole, sb);
+        two_windows(&sg, f, s, y + p * a->oc, y + (p + 1) * a->oc);
+      } else {
+        one_window(&sg, f, s, y + p * a->oc);
+      }
+    }
+  }
+}
+
 int qb_conv_int8_simd(const qb_conv_int8 *a) {
   int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
   row_shape s = shape_of(k);
@@ -286,6 +382,10 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
   f.zp = a->out_zp;
   f.lo = a->lo;
   f.hi = a->hi;
+  if (a->ic % 8 == 0 && a->fh * a->fw <= MAX_SEGMENTS) {
+    conv_in_place(a, &f, &s, (int8_t *)rows[0]);
+    return 1;
+  }
   for (b = 0; b < a->n; b++) {
     int8_t *y = a->y + b * pixels * a->oc;
     for (p = 0; p + 1 < pixels; p += 2) {
