@@ -13,6 +13,7 @@
  * - DEPTHWISE_CONV_2D: sixteen channels per pass, x * w by i32x4.extmul_*_i16x8 plus the
  *   folded bias (see qb_conv_int8.c for why out-of-image taps read the zero point).
  * - The requantization of four channels at once (rq4()): qb_mbqm's two roundings, exact.
+ * - Same-shape ADD/SUB: tabulated operands, the output requantized by rq4().
  * - AVERAGE_POOL_2D and MEAN sum their windows sixteen channels at a time (qb_sum16_int8()).
  *
  * Why rq4() is exact. SaturatingRoundingDoublingHighMul(x, m) for 0 <= m < 2^31 is
@@ -502,6 +503,43 @@ int qb_dwconv_int8_simd(const qb_conv_int8 *a) {
   return 1;
 }
 #undef DW8
+
+/* ---- same-shape ADD / SUB ------------------------------------------------------------------ */
+
+/*
+ * Each operand's 256 possible rescaled values tabulated with the reference's own qb_mbqm,
+ * then the output requantization four elements at a time by rq4() with one shift for every
+ * lane. An operand rescale in SIMD lanes needs per-call shift amounts and int32 multiplies,
+ * which ran at half the speed of these table loads.
+ */
+int qb_add_int8_simd(const qb_add_int8 *a) {
+  int32_t *ta = a->table ? a->table + 128 : 0, *tb = ta + 256, i, v, n = a->n, zpi = a->out_zp, so = a->so;
+  rq_lanes q;
+  v128_t zp = wasm_i32x4_splat(zpi);
+  const int8_t *x = a->a, *z = a->b;
+  if (!ta || a->mo < 0 || so < -23 || so > -1 || a->lo > a->hi) return 0;
+  for (v = -128; v < 128; v++) {
+    ta[v] = qb_mbqm((v + a->a_offset) * (1 << 20), a->m1, (int)a->s1);
+    tb[v] = qb_mbqm((v + a->b_offset) * (1 << 20), a->m2, (int)a->s2);
+    if (a->sub) tb[v] = -tb[v];
+  }
+  {
+    int32_t L = a->lo - zpi, H = a->hi - zpi, c = 1 << (-so - 1), pw = 1 << (23 + so);
+    q.m = wasm_i32x4_splat(a->mo);
+    q.c = wasm_i32x4_splat(c);
+    q.p = wasm_i32x4_splat(pw);
+    q.hmin = wasm_i32x4_splat((2 * L - 1) * c + (L <= 0));
+    q.hmax = wasm_i32x4_splat((2 * H + 1) * c - (H >= 0));
+  }
+  for (i = 0; i + 8 <= n; i += 8) {
+    v128_t s0 = wasm_i32x4_make(ta[x[i]] + tb[z[i]], ta[x[i + 1]] + tb[z[i + 1]], ta[x[i + 2]] + tb[z[i + 2]], ta[x[i + 3]] + tb[z[i + 3]]);
+    v128_t s1 = wasm_i32x4_make(ta[x[i + 4]] + tb[z[i + 4]], ta[x[i + 5]] + tb[z[i + 5]], ta[x[i + 6]] + tb[z[i + 6]], ta[x[i + 7]] + tb[z[i + 7]]);
+    v128_t y16 = wasm_i16x8_narrow_i32x4(wasm_i32x4_add(rq4(s0, &q), zp), wasm_i32x4_add(rq4(s1, &q), zp));
+    wasm_v128_store64_lane(a->y + i, wasm_i8x16_narrow_i16x8(y16, y16), 0);
+  }
+  for (; i < n; i++) a->y[i] = (int8_t)qb_clamp(qb_mbqm(ta[x[i]] + tb[z[i]], a->mo, (int)so) + zpi, a->lo, a->hi);
+  return 1;
+}
 
 /* ---- window sums for AVERAGE_POOL_2D and MEAN ----------------------------------------------- */
 

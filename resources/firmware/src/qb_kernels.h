@@ -88,6 +88,7 @@ typedef struct {
 #define QB_ADD_TABLE_BYTES 2048u
 void qb_add_int8_ref(const qb_add_int8 *a);
 void qb_add_int8_fast(const qb_add_int8 *a);
+int qb_add_int8_simd(const qb_add_int8 *a); /* SIMD builds only; 0: not covered */
 
 qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op);
 qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op);
