@@ -184,7 +184,7 @@ static void gather(const qb_conv_int8 *a, int32_t b, int32_t p, int16_t *row, co
  */
 typedef struct {
   const int8_t *const *sa, *const *sb;
-  int32_t nseg, seglen;
+  int32_t nseg, seglen, packed;
   v128_t off;
 } segments;
 
@@ -195,6 +195,34 @@ static inline __attribute__((always_inline)) void block(const int16_t *xa, const
                                                         const row_shape *s, const segments *sg, v128_t *ra, v128_t *rb) {
   v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
   int32_t i, k8 = s->k8;
+  if (sg && sg->packed) {
+    /* w0: the four filters' groups of eight taps side by side (pack()), one pointer and
+     * constant offsets; in_offset is in the folded bias, so x is used as read */
+    const int8_t *wp = w0;
+    int32_t g;
+    for (g = 0; g < sg->nseg; g++) {
+      const int8_t *pa = sg->sa[g], *pb = sg->sb[g];
+      for (i = 0; i < sg->seglen; i += 8, wp += 32) {
+        v128_t u = wasm_i16x8_load8x8(pa + i), v = u, f;
+        if (rows == 2) v = wasm_i16x8_load8x8(pb + i);
+        f = wasm_i16x8_load8x8(wp);
+        DOT(a0, u, f);
+        if (rows == 2) DOT(b0, v, f);
+        f = wasm_i16x8_load8x8(wp + 8);
+        DOT(a1, u, f);
+        if (rows == 2) DOT(b1, v, f);
+        f = wasm_i16x8_load8x8(wp + 16);
+        DOT(a2, u, f);
+        if (rows == 2) DOT(b2, v, f);
+        f = wasm_i16x8_load8x8(wp + 24);
+        DOT(a3, u, f);
+        if (rows == 2) DOT(b3, v, f);
+      }
+    }
+    *ra = hsum4(a0, a1, a2, a3);
+    if (rows == 2) *rb = hsum4(b0, b1, b2, b3);
+    return;
+  }
 #define MACS(u, v, wo)                                \
   {                                                   \
     v128_t f = wasm_i16x8_load8x8(w0 + (wo));         \
@@ -254,7 +282,10 @@ static inline __attribute__((always_inline)) void rows_times_filters(const int16
   const int8_t *w = f->w;
   for (o = 0; o + 4 <= oc; o += 4, w += 4 * k) {
     v128_t ra, rb = wasm_i32x4_splat(0);
-    block(xa, xb, rows, w, w + k, w + 2 * k, w + 3 * k, s, sg, &ra, &rb);
+    if (sg && sg->packed)
+      block(0, 0, rows, w, 0, 0, 0, s, sg, &ra, &rb);
+    else
+      block(xa, xb, rows, w, w + k, w + 2 * k, w + 3 * k, s, sg, &ra, &rb);
     if (f->bias) {
       v128_t bv = wasm_v128_load(f->bias + o);
       ra = wasm_i32x4_add(ra, bv);
@@ -280,7 +311,10 @@ static inline __attribute__((always_inline)) void rows_times_filters(const int16
     /* the last one to three filters, the block's spare lanes on a repeat of the last one */
     int32_t n = oc - o, sa[4], sb[4], j;
     v128_t ra, rb = wasm_i32x4_splat(0);
-    block(xa, xb, rows, w, w + (n > 1 ? k : 0), w + (n > 2 ? 2 * k : 0), w, s, sg, &ra, &rb);
+    if (sg && sg->packed)
+      block(0, 0, rows, w, 0, 0, 0, s, sg, &ra, &rb);
+    else
+      block(xa, xb, rows, w, w + (n > 1 ? k : 0), w + (n > 2 ? 2 * k : 0), w, s, sg, &ra, &rb);
     wasm_v128_store(sa, ra);
     wasm_v128_store(sb, rb);
     for (j = 0; j < n; j++) {
@@ -342,14 +376,57 @@ static int inside_w(const qb_conv_int8 *a, int32_t p) {
   return a->dil_w == 1 && x0 >= 0 && x0 + a->fw <= a->iw;
 }
 
+/*
+ * The filters of the in-place path, repacked on every call outside the arena (the SIMD
+ * build only; the arena stays the same on every build): each group of four filters as k / 8
+ * runs of 32 bytes, the four filters' same eight taps side by side, so a block walks one
+ * pointer with constant offsets instead of four. The group of the last one to three filters
+ * repeats its last filter, as block() does unpacked. Their biases are folded with
+ * in_offset * (sum of the filter's taps), as the depthwise kernel's bias_eff: x * w summed
+ * plus that is (x + in_offset) * w summed, modulo 2^32 like the reference, and an
+ * out-of-image tap, read from the zero-point row (x = -in_offset), still adds 0. That takes
+ * one i16x8.add off every eight taps of each pixel.
+ */
+#define PACK_BYTES 65536
+static int8_t packed_w[PACK_BYTES];
+static int32_t packed_bias[PACK_BYTES / 8];
+int32_t qb_conv_simd_pack_limit = PACK_BYTES;
+
+static int pack(const qb_conv_int8 *a, int32_t k) {
+  int32_t oc = a->oc, groups = (oc + 3) / 4, g, f, t, j;
+  if ((int64_t)groups * 4 * k > (qb_conv_simd_pack_limit < PACK_BYTES ? qb_conv_simd_pack_limit : PACK_BYTES)) return 0;
+  for (g = 0; g < groups; g++)
+    for (f = 0; f < 4; f++) {
+      int32_t o = 4 * g + f < oc ? 4 * g + f : oc - 1;
+      const int8_t *src = a->w + o * k;
+      int8_t *dst = packed_w + g * 4 * k + f * 8;
+      for (t = 0; t < k; t += 8) wasm_v128_store64_lane(dst + 4 * t, wasm_v128_load64_zero(src + t), 0);
+    }
+  for (f = 0; f < oc; f++) {
+    const int8_t *src = a->w + f * k;
+    v128_t s4 = wasm_i32x4_splat(0);
+    int32_t sum[4];
+    for (t = 0; t < k; t += 8) s4 = wasm_i32x4_add(s4, wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_load8x8(src + t)));
+    wasm_v128_store(sum, s4);
+    j = sum[0] + sum[1] + sum[2] + sum[3];
+    packed_bias[f] = (int32_t)((uint32_t)(a->bias ? a->bias[f] : 0) + (uint32_t)a->in_offset * (uint32_t)j);
+  }
+  return 1;
+}
+
 /* The in-place driver: the block's area holds the zero-point row (fw * ic <= k bytes). */
-static void conv_in_place(const qb_conv_int8 *a, const filters *f, const row_shape *s, int8_t *zrow) {
+static void conv_in_place(const qb_conv_int8 *a, filters *f, const row_shape *s, int8_t *zrow) {
   const int8_t *sa[MAX_SEGMENTS], *sb[MAX_SEGMENTS];
   int32_t pixels = a->oh * a->ow, b, p, i;
   segments sg;
   sg.sa = sa;
   sg.sb = sb;
   sg.off = wasm_i16x8_splat((int16_t)a->in_offset);
+  sg.packed = pack(a, s->k);
+  if (sg.packed) {
+    f->w = packed_w;
+    f->bias = packed_bias;
+  }
   for (i = 0; i < a->fw * a->ic; i++) zrow[i] = (int8_t)(-a->in_offset);
   for (b = 0; b < a->n; b++) {
     int8_t *y = a->y + b * pixels * a->oc;

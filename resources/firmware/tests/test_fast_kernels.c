@@ -118,6 +118,10 @@ static int conv_case(int depthwise) {
   a.y = y_fast;
   poison(y_fast, out_count);
   dirty_scratch();
+#if defined(__wasm_simd128__)
+  /* half the in-place convolutions without the repacked filters, as layers over 64 KiB run */
+  qb_conv_simd_pack_limit = rnd(0, 1) ? 65536 : 0;
+#endif
   if (depthwise ? !qb_dwconv_int8_fast(&a) : !qb_conv_int8_fast(&a)) {
     QB_CHECK(depthwise && a.depth_multiplier != 1); /* the only case a fast variant declines */
     return 0;
