@@ -3,7 +3,9 @@
  * reference loops of qb_conv_int8.c; the entry points there hand a call to these first and
  * run their own variant when one returns 0.
  *
- * - CONV_2D and FULLY_CONNECTED: two output pixels times four filters per block, each
+ * - CONV_2D with input channels not a multiple of 8: four output pixels times eight filters
+ *   per block on gathered int16 rows, one pair of taps per i32x4.dot_i16x8_s (conv_c2()).
+ * - Other CONV_2D and FULLY_CONNECTED: two output pixels times four filters per block, each
  *   pixel's window read in place when the input channels are a multiple of 8, else
  *   gathered once into a row of int16 x + in_offset (0 outside the image),
  *   i32x4.dot_i16x8_s eight taps at a time against the int8 filters widened on load. A
@@ -445,6 +447,118 @@ static void conv_in_place(const qb_conv_int8 *a, filters *f, const row_shape *s,
   }
 }
 
+/*
+ * Gathered windows (input channels not a multiple of 8, mostly a first layer): four output
+ * pixels times eight filters per block, no horizontal sums (XNNPACK's "c2" layout). The
+ * filters are repacked on every call as [tap pair][filter][2 taps] int8 per group of eight
+ * (pack_c2()), one i16x8.load8x8_s giving four filters' pair; a pixel's pair of int16 taps is
+ * one v128.load32_splat from its row. i32x4.dot_i16x8_s of the two adds one pair of taps to
+ * four channels, so each accumulator holds four consecutive output channels for rq4(), and
+ * an odd tap count wastes one slot instead of up to seven. 8 accumulators, 2 filter vectors
+ * and a splat stay within V8's 15 xmm registers. In V8's code a pair is 32 instructions for
+ * 64 MACs, more than the in-place 2x4 block's, whose single packed pointer needs no address
+ * arithmetic per filter; the gain is the block end (no transposition) and the short windows
+ * of first layers (9 or 27 taps in 16 or 32 slots before).
+ */
+#define C2_MAX_K 4096
+static int16_t c2_rows[4][C2_MAX_K];
+
+static int pack_c2(const qb_conv_int8 *a, int32_t k, int32_t ke) {
+  int32_t oc = a->oc, groups = (oc + 7) / 8, g, q, f;
+  if (ke > C2_MAX_K || (int64_t)groups * 8 * ke > (qb_conv_simd_pack_limit < PACK_BYTES ? qb_conv_simd_pack_limit : PACK_BYTES)) return 0;
+  for (g = 0; g < groups; g++)
+    for (f = 0; f < 8; f++) {
+      int32_t o = 8 * g + f;
+      int8_t *dst = packed_w + g * 8 * ke + 2 * f;
+      if (o >= oc) {
+        for (q = 0; q < ke; q += 2) dst[8 * q] = dst[8 * q + 1] = 0;
+        continue;
+      }
+      for (q = 0; q + 1 < k; q += 2) {
+        dst[8 * q] = a->w[o * k + q];
+        dst[8 * q + 1] = a->w[o * k + q + 1];
+      }
+      if (q < k) {
+        dst[8 * q] = a->w[o * k + q];
+        dst[8 * q + 1] = 0;
+      }
+    }
+  for (f = 0; f < oc; f++) packed_bias[f] = a->bias ? a->bias[f] : 0;
+  for (; f < groups * 8; f++) packed_bias[f] = 0;
+  return 1;
+}
+
+/* y[j] (j < n) from four channels' sums starting at channel o. */
+static inline void c2_store(v128_t acc, int32_t o, int32_t n, const filters *f, v128_t l2, v128_t lz, v128_t h2, v128_t hz,
+                            int8_t *y) {
+  acc = wasm_i32x4_add(acc, wasm_v128_load(packed_bias + o));
+  if (n == 4 && wasm_i32x4_all_true(wasm_v128_load(f->p + o))) {
+    rq_lanes q = rq_load(f->mult + o, f->c + o, f->p + o, l2, lz, h2, hz);
+    v128_t v = wasm_i32x4_add(rq4(acc, &q), wasm_i32x4_splat(f->zp));
+    v = wasm_i16x8_narrow_i32x4(v, v);
+    wasm_v128_store32_lane(y, wasm_i8x16_narrow_i16x8(v, v), 0);
+  } else {
+    int32_t s4[4], j;
+    wasm_v128_store(s4, acc);
+    for (j = 0; j < n; j++) y[j] = rq_scalar(s4[j], f->mult[o + j], f->shift[o + j], f->zp, f->lo, f->hi);
+  }
+}
+
+static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t ke) {
+  int32_t pixels = a->oh * a->ow, oc = a->oc, b, p, g, i, n;
+  int32_t L = f->lo - f->zp, H = f->hi - f->zp;
+  const v128_t l2 = wasm_i32x4_splat(2 * L - 1), lz = wasm_i32x4_splat(L <= 0), h2 = wasm_i32x4_splat(2 * H + 1),
+               hz = wasm_i32x4_splat(H >= 0);
+  row_shape s;
+  s.k = k;
+  s.k8 = k;
+  s.pad = 0;
+  s.len = ke;
+  for (i = 0; i < 4; i++) c2_rows[i][ke - 1] = 0;
+  for (b = 0; b < a->n; b++) {
+    int8_t *y = a->y + b * pixels * oc;
+    for (p = 0; p < pixels; p += 4) {
+      const int16_t *r0 = c2_rows[0], *r1, *r2, *r3;
+      n = pixels - p < 4 ? pixels - p : 4;
+      for (i = 0; i < n; i++) gather(a, b, p + i, c2_rows[i], &s);
+      r1 = c2_rows[n > 1 ? 1 : 0];
+      r2 = c2_rows[n > 2 ? 2 : 0];
+      r3 = c2_rows[n > 3 ? 3 : 0];
+      for (g = 0; g * 8 < oc; g++) {
+        const int8_t *wp = packed_w + g * 8 * ke;
+        v128_t a0 = wasm_i32x4_splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        int32_t q, o = 8 * g, m = oc - o < 8 ? oc - o : 8;
+        int8_t *yp = y + p * oc + o;
+        for (q = 0; q < ke; q += 2, wp += 16) {
+          v128_t w0 = wasm_i16x8_load8x8(wp), w1 = wasm_i16x8_load8x8(wp + 8), x;
+          x = wasm_v128_load32_splat(r0 + q);
+          DOT(a0, x, w0);
+          DOT(a1, x, w1);
+          x = wasm_v128_load32_splat(r1 + q);
+          DOT(b0, x, w0);
+          DOT(b1, x, w1);
+          x = wasm_v128_load32_splat(r2 + q);
+          DOT(c0, x, w0);
+          DOT(c1, x, w1);
+          x = wasm_v128_load32_splat(r3 + q);
+          DOT(d0, x, w0);
+          DOT(d1, x, w1);
+        }
+#define C2_PIXEL(i, lo4, hi4)                                                           \
+  if (n > i) {                                                                          \
+    c2_store(lo4, o, m < 4 ? m : 4, f, l2, lz, h2, hz, yp + i * oc);                   \
+    if (m > 4) c2_store(hi4, o + 4, m - 4, f, l2, lz, h2, hz, yp + i * oc + 4);        \
+  }
+        C2_PIXEL(0, a0, a1)
+        C2_PIXEL(1, b0, b1)
+        C2_PIXEL(2, c0, c1)
+        C2_PIXEL(3, d0, d1)
+#undef C2_PIXEL
+      }
+    }
+  }
+}
+
 int qb_conv_int8_simd(const qb_conv_int8 *a) {
   int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
   row_shape s = shape_of(k);
@@ -460,6 +574,10 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
   f.zp = a->out_zp;
   f.lo = a->lo;
   f.hi = a->hi;
+  if (a->ic % 8 != 0 && pack_c2(a, k, (k + 1) & ~1)) {
+    conv_c2(a, &f, k, (k + 1) & ~1);
+    return 1;
+  }
   if (a->ic % 8 == 0 && a->fh * a->fw <= MAX_SEGMENTS) {
     conv_in_place(a, &f, &s, (int8_t *)rows[0]);
     return 1;
