@@ -3,8 +3,9 @@
  * reference loops of qb_conv_int8.c; the entry points there hand a call to these first and
  * run their own variant when one returns 0.
  *
- * - CONV_2D with input channels not a multiple of 8: four output pixels times eight filters
- *   per block on gathered int16 rows, one pair of taps per i32x4.dot_i16x8_s (conv_c2()).
+ * - CONV_2D with input channels not a multiple of 8 or at most 128 taps: four output pixels
+ *   times eight filters per block on gathered int16 rows, one pair of taps per
+ *   i32x4.dot_i16x8_s (conv_c2()).
  * - Other CONV_2D and FULLY_CONNECTED: two output pixels times four filters per block, each
  *   pixel's window read in place when the input channels are a multiple of 8, else
  *   gathered once into a row of int16 x + in_offset (0 outside the image),
@@ -448,8 +449,9 @@ static void conv_in_place(const qb_conv_int8 *a, filters *f, const row_shape *s,
 }
 
 /*
- * Gathered windows (input channels not a multiple of 8, mostly a first layer): four output
- * pixels times eight filters per block, no horizontal sums (XNNPACK's "c2" layout). The
+ * Gathered windows (input channels not a multiple of 8, mostly a first layer) and windows
+ * of at most 128 taps: four output pixels times eight filters per block, no horizontal sums
+ * (XNNPACK's "c2" layout). The
  * filters are repacked on every call as [tap pair][filter][2 taps] int8 per group of eight
  * (pack_c2()), one i16x8.load8x8_s giving four filters' pair; a pixel's pair of int16 taps is
  * one v128.load32_splat from its row. i32x4.dot_i16x8_s of the two adds one pair of taps to
@@ -457,8 +459,11 @@ static void conv_in_place(const qb_conv_int8 *a, filters *f, const row_shape *s,
  * an odd tap count wastes one slot instead of up to seven. 8 accumulators, 2 filter vectors
  * and a splat stay within V8's 15 xmm registers. In V8's code a pair is 32 instructions for
  * 64 MACs, more than the in-place 2x4 block's, whose single packed pointer needs no address
- * arithmetic per filter; the gain is the block end (no transposition) and the short windows
- * of first layers (9 or 27 taps in 16 or 32 slots before).
+ * arithmetic per filter; the gain is the block end (no transposition, the requantization
+ * constants precomputed per call, eight channels per store), which weighs most on short
+ * windows: 1x1 layers and first layers (9 or 27 taps in 16 or 32 slots before). Past 128
+ * taps (ResNet-8's 3x3 layers) the 2x4 block was faster: 0.705 ms against 0.657 ms per
+ * ResNet-8 invoke in Node 20 with every window here.
  */
 #define C2_MAX_K 4096
 static int16_t c2_rows[4][C2_MAX_K];
@@ -474,10 +479,7 @@ static int pack_c2(const qb_conv_int8 *a, int32_t k, int32_t ke) {
         for (q = 0; q < ke; q += 2) dst[8 * q] = dst[8 * q + 1] = 0;
         continue;
       }
-      for (q = 0; q + 1 < k; q += 2) {
-        dst[8 * q] = a->w[o * k + q];
-        dst[8 * q + 1] = a->w[o * k + q + 1];
-      }
+      for (q = 0; q + 1 < k; q += 2) wasm_v128_store16_lane(dst + 8 * q, wasm_v128_load16_splat(a->w + o * k + q), 0);
       if (q < k) {
         dst[8 * q] = a->w[o * k + q];
         dst[8 * q + 1] = 0;
@@ -504,6 +506,37 @@ static inline void c2_store(v128_t acc, int32_t o, int32_t n, const filters *f, 
   }
 }
 
+/* rq_load()'s hmin and hmax per channel, once per call rather than per pixel */
+static int32_t c2_hmin[PACK_BYTES / 8], c2_hmax[PACK_BYTES / 8];
+
+/* Eight channels from o, all of them filters of the layer. */
+static inline void c2_store2(v128_t lo4, v128_t hi4, int32_t o, const filters *f, int8_t *y) {
+  v128_t p0 = wasm_v128_load(f->p + o), p1 = wasm_v128_load(f->p + o + 4);
+  lo4 = wasm_i32x4_add(lo4, wasm_v128_load(packed_bias + o));
+  hi4 = wasm_i32x4_add(hi4, wasm_v128_load(packed_bias + o + 4));
+  if (wasm_i32x4_all_true(wasm_v128_and(wasm_i32x4_ne(p0, wasm_i32x4_splat(0)), wasm_i32x4_ne(p1, wasm_i32x4_splat(0))))) {
+    rq_lanes q0, q1;
+    v128_t zp = wasm_i32x4_splat(f->zp), v;
+    q0.m = wasm_v128_load(f->mult + o);
+    q0.c = wasm_v128_load(f->c + o);
+    q0.p = p0;
+    q0.hmin = wasm_v128_load(c2_hmin + o);
+    q0.hmax = wasm_v128_load(c2_hmax + o);
+    q1.m = wasm_v128_load(f->mult + o + 4);
+    q1.c = wasm_v128_load(f->c + o + 4);
+    q1.p = p1;
+    q1.hmin = wasm_v128_load(c2_hmin + o + 4);
+    q1.hmax = wasm_v128_load(c2_hmax + o + 4);
+    v = wasm_i16x8_narrow_i32x4(wasm_i32x4_add(rq4(lo4, &q0), zp), wasm_i32x4_add(rq4(hi4, &q1), zp));
+    wasm_v128_store64_lane(y, wasm_i8x16_narrow_i16x8(v, v), 0);
+  } else {
+    int32_t s8[8], j;
+    wasm_v128_store(s8, lo4);
+    wasm_v128_store(s8 + 4, hi4);
+    for (j = 0; j < 8; j++) y[j] = rq_scalar(s8[j], f->mult[o + j], f->shift[o + j], f->zp, f->lo, f->hi);
+  }
+}
+
 static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t ke) {
   int32_t pixels = a->oh * a->ow, oc = a->oc, b, p, g, i, n;
   int32_t L = f->lo - f->zp, H = f->hi - f->zp;
@@ -515,6 +548,10 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
   s.pad = 0;
   s.len = ke;
   for (i = 0; i < 4; i++) c2_rows[i][ke - 1] = 0;
+  for (i = 0; i < oc; i++) {
+    c2_hmin[i] = (2 * L - 1) * f->c[i] + (L <= 0);
+    c2_hmax[i] = (2 * H + 1) * f->c[i] - (H >= 0);
+  }
   for (b = 0; b < a->n; b++) {
     int8_t *y = a->y + b * pixels * oc;
     for (p = 0; p < pixels; p += 4) {
@@ -545,7 +582,8 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
           DOT(d1, x, w1);
         }
 #define C2_PIXEL(i, lo4, hi4)                                                           \
-  if (n > i) {                                                                          \
+  if (n > i && m == 8) c2_store2(lo4, hi4, o, f, yp + i * oc);                          \
+  else if (n > i) {                                                                     \
     c2_store(lo4, o, m < 4 ? m : 4, f, l2, lz, h2, hz, yp + i * oc);                   \
     if (m > 4) c2_store(hi4, o + 4, m - 4, f, l2, lz, h2, hz, yp + i * oc + 4);        \
   }
@@ -574,7 +612,7 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
   f.zp = a->out_zp;
   f.lo = a->lo;
   f.hi = a->hi;
-  if (a->ic % 8 != 0 && pack_c2(a, k, (k + 1) & ~1)) {
+  if ((a->ic % 8 != 0 || k <= 128) && pack_c2(a, k, (k + 1) & ~1)) {
     conv_c2(a, &f, k, (k + 1) & ~1);
     return 1;
   }
