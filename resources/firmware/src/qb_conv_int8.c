@@ -879,6 +879,9 @@ void qb_add_int8_fast(const qb_add_int8 *a) {
   int32_t i, zp = a->out_zp, lo = a->lo - a->out_zp, hi = a->hi - a->out_zp, ao = a->a_offset, bo = a->b_offset;
   const int8_t *x = a->a, *z = a->b;
   int8_t *y = a->y;
+#if QB_WASM_SIMD
+  if (qb_add_int8_simd(a)) return;
+#endif
   /* The fast formula needs |operand << 20 << left| < 2^31 and mult >= 0; otherwise the
    * reference (same bytes by definition) runs. */
   if (a->s1 > 2 || a->s2 > 2 || a->m1 < 0 || a->m2 < 0 || a->mo < 0) {

@@ -3,8 +3,12 @@
  * reference loops of qb_conv_int8.c; the entry points there hand a call to these first and
  * run their own variant when one returns 0.
  *
- * - CONV_2D and FULLY_CONNECTED: two output pixels times four filters per block, each
- *   pixel's window gathered once into a row of int16 x + in_offset (0 outside the image),
+ * - CONV_2D with input channels not a multiple of 8 or at most 128 taps: four output pixels
+ *   times eight filters per block on gathered int16 rows, one pair of taps per
+ *   i32x4.dot_i16x8_s (conv_c2()).
+ * - Other CONV_2D and FULLY_CONNECTED: two output pixels times four filters per block, each
+ *   pixel's window read in place when the input channels are a multiple of 8, else
+ *   gathered once into a row of int16 x + in_offset (0 outside the image),
  *   i32x4.dot_i16x8_s eight taps at a time against the int8 filters widened on load. A
  *   window whose tap count is not a multiple of 8 ends in one more group of eight: the
  *   filter's last eight taps against a row slot whose leading lanes are 0, so no tap is
@@ -12,6 +16,7 @@
  * - DEPTHWISE_CONV_2D: sixteen channels per pass, x * w by i32x4.extmul_*_i16x8 plus the
  *   folded bias (see qb_conv_int8.c for why out-of-image taps read the zero point).
  * - The requantization of four channels at once (rq4()): qb_mbqm's two roundings, exact.
+ * - Same-shape ADD/SUB: tabulated operands, the output requantized by rq4().
  * - AVERAGE_POOL_2D and MEAN sum their windows sixteen channels at a time (qb_sum16_int8()).
  *
  * Why rq4() is exact. SaturatingRoundingDoublingHighMul(x, m) for 0 <= m < 2^31 is
@@ -118,16 +123,24 @@ static row_shape shape_of(int32_t k) {
   return s;
 }
 
-static void copy_taps(int16_t *o, const int8_t *src, int32_t n, int32_t offset) {
+/* Runs of eight or more taps end in one vector that overlaps the previous one (the same
+ * values written twice); shorter runs go one tap at a time. Left to itself clang turns the
+ * one-tap loops into vector code with run-time checks several times the size of the work. */
+static inline void copy_taps(int16_t *o, const int8_t *src, int32_t n, int32_t offset) {
   int32_t i = 0;
-  if (src) {
+  if (n >= 8) {
     v128_t off = wasm_i16x8_splat((int16_t)offset);
-    for (; i + 8 <= n; i += 8) wasm_v128_store(o + i, wasm_i16x8_add(wasm_i16x8_load8x8(src + i), off));
-    for (; i < n; i++) o[i] = (int16_t)(src[i] + offset);
-  } else {
-    for (; i + 8 <= n; i += 8) wasm_v128_store(o + i, wasm_i16x8_splat(0));
-    for (; i < n; i++) o[i] = 0;
+    if (src) {
+      for (; i + 8 <= n; i += 8) wasm_v128_store(o + i, wasm_i16x8_add(wasm_i16x8_load8x8(src + i), off));
+      if (i < n) wasm_v128_store(o + n - 8, wasm_i16x8_add(wasm_i16x8_load8x8(src + n - 8), off));
+    } else {
+      for (; i + 8 <= n; i += 8) wasm_v128_store(o + i, wasm_i16x8_splat(0));
+      if (i < n) wasm_v128_store(o + n - 8, wasm_i16x8_splat(0));
+    }
+    return;
   }
+#pragma clang loop vectorize(disable) unroll(disable)
+  for (; i < n; i++) o[i] = src ? (int16_t)(src[i] + offset) : 0;
 }
 
 /* Taps j .. j+n-1 of a row: src[i] + offset, or 0 when src is NULL (outside the image). */
@@ -166,17 +179,56 @@ static void gather(const qb_conv_int8 *a, int32_t b, int32_t p, int16_t *row, co
 
 #define DOT(acc, xv, f) acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(xv, f))
 
-/* Sums of row xa (and xb when rows == 2) with filters w0..w3, four lanes each. */
+/*
+ * Windows read in place (input channels a multiple of 8): each pixel's window as segments of
+ * seglen int8 (a row of fw taps when both pixels' windows lie inside horizontally, else one
+ * tap), out-of-image ones pointing at a row of the input zero point, whose x + in_offset is 0.
+ * No gather: each group of eight adds in_offset itself, one more instruction per row.
+ */
+typedef struct {
+  const int8_t *const *sa, *const *sb;
+  int32_t nseg, seglen, packed;
+  v128_t off;
+} segments;
+
+/* Sums of row xa (and xb when rows == 2), or of the segments when sg is set, with filters
+ * w0..w3, four lanes each. */
 static inline __attribute__((always_inline)) void block(const int16_t *xa, const int16_t *xb, int rows, const int8_t *w0,
                                                         const int8_t *w1, const int8_t *w2, const int8_t *w3,
-                                                        const row_shape *s, v128_t *ra, v128_t *rb) {
+                                                        const row_shape *s, const segments *sg, v128_t *ra, v128_t *rb) {
   v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
   int32_t i, k8 = s->k8;
-#define STEP(xo, wo)                                  \
+  if (sg && sg->packed) {
+    /* w0: the four filters' groups of eight taps side by side (pack()), one pointer and
+     * constant offsets; in_offset is in the folded bias, so x is used as read */
+    const int8_t *wp = w0;
+    int32_t g;
+    for (g = 0; g < sg->nseg; g++) {
+      const int8_t *pa = sg->sa[g], *pb = sg->sb[g];
+      for (i = 0; i < sg->seglen; i += 8, wp += 32) {
+        v128_t u = wasm_i16x8_load8x8(pa + i), v = u, f;
+        if (rows == 2) v = wasm_i16x8_load8x8(pb + i);
+        f = wasm_i16x8_load8x8(wp);
+        DOT(a0, u, f);
+        if (rows == 2) DOT(b0, v, f);
+        f = wasm_i16x8_load8x8(wp + 8);
+        DOT(a1, u, f);
+        if (rows == 2) DOT(b1, v, f);
+        f = wasm_i16x8_load8x8(wp + 16);
+        DOT(a2, u, f);
+        if (rows == 2) DOT(b2, v, f);
+        f = wasm_i16x8_load8x8(wp + 24);
+        DOT(a3, u, f);
+        if (rows == 2) DOT(b3, v, f);
+      }
+    }
+    *ra = hsum4(a0, a1, a2, a3);
+    if (rows == 2) *rb = hsum4(b0, b1, b2, b3);
+    return;
+  }
+#define MACS(u, v, wo)                                \
   {                                                   \
-    v128_t u = wasm_v128_load(xa + (xo)), v, f;       \
-    if (rows == 2) v = wasm_v128_load(xb + (xo));     \
-    f = wasm_i16x8_load8x8(w0 + (wo));                \
+    v128_t f = wasm_i16x8_load8x8(w0 + (wo));         \
     DOT(a0, u, f);                                    \
     if (rows == 2) DOT(b0, v, f);                     \
     f = wasm_i16x8_load8x8(w1 + (wo));                \
@@ -189,9 +241,29 @@ static inline __attribute__((always_inline)) void block(const int16_t *xa, const
     DOT(a3, u, f);                                    \
     if (rows == 2) DOT(b3, v, f);                     \
   }
-  for (i = 0; i < k8; i += 8) STEP(i, i)
-  if (s->pad) STEP(k8, s->k - 8)
-#undef STEP
+  if (sg) {
+    int32_t g, wo = 0;
+    for (g = 0; g < sg->nseg; g++) {
+      const int8_t *pa = sg->sa[g], *pb = sg->sb[g];
+      for (i = 0; i < sg->seglen; i += 8, wo += 8) {
+        v128_t u = wasm_i16x8_add(wasm_i16x8_load8x8(pa + i), sg->off), v = u;
+        if (rows == 2) v = wasm_i16x8_add(wasm_i16x8_load8x8(pb + i), sg->off);
+        MACS(u, v, wo)
+      }
+    }
+  } else {
+    for (i = 0; i < k8; i += 8) {
+      v128_t u = wasm_v128_load(xa + i), v = u;
+      if (rows == 2) v = wasm_v128_load(xb + i);
+      MACS(u, v, i)
+    }
+    if (s->pad) {
+      v128_t u = wasm_v128_load(xa + k8), v = u;
+      if (rows == 2) v = wasm_v128_load(xb + k8);
+      MACS(u, v, s->k - 8)
+    }
+  }
+#undef MACS
   *ra = hsum4(a0, a1, a2, a3);
   if (rows == 2) *rb = hsum4(b0, b1, b2, b3);
 }
@@ -205,15 +277,18 @@ typedef struct {
 
 /* One or two rows against every filter, requantized into ya[o] (and yb[o]). */
 static inline __attribute__((always_inline)) void rows_times_filters(const int16_t *xa, const int16_t *xb, int rows,
-                                                                     const filters *f, const row_shape *s, int8_t *ya,
-                                                                     int8_t *yb) {
+                                                                     const filters *f, const row_shape *s, const segments *sg,
+                                                                     int8_t *ya, int8_t *yb) {
   int32_t o, k = s->k, oc = f->oc, L = f->lo - f->zp, H = f->hi - f->zp;
   const v128_t l2 = wasm_i32x4_splat(2 * L - 1), lz = wasm_i32x4_splat(L <= 0), h2 = wasm_i32x4_splat(2 * H + 1),
                hz = wasm_i32x4_splat(H >= 0), zp = wasm_i32x4_splat(f->zp);
   const int8_t *w = f->w;
   for (o = 0; o + 4 <= oc; o += 4, w += 4 * k) {
     v128_t ra, rb = wasm_i32x4_splat(0);
-    block(xa, xb, rows, w, w + k, w + 2 * k, w + 3 * k, s, &ra, &rb);
+    if (sg && sg->packed)
+      block(0, 0, rows, w, 0, 0, 0, s, sg, &ra, &rb);
+    else
+      block(xa, xb, rows, w, w + k, w + 2 * k, w + 3 * k, s, sg, &ra, &rb);
     if (f->bias) {
       v128_t bv = wasm_v128_load(f->bias + o);
       ra = wasm_i32x4_add(ra, bv);
@@ -239,7 +314,10 @@ static inline __attribute__((always_inline)) void rows_times_filters(const int16
     /* the last one to three filters, the block's spare lanes on a repeat of the last one */
     int32_t n = oc - o, sa[4], sb[4], j;
     v128_t ra, rb = wasm_i32x4_splat(0);
-    block(xa, xb, rows, w, w + (n > 1 ? k : 0), w + (n > 2 ? 2 * k : 0), w, s, &ra, &rb);
+    if (sg && sg->packed)
+      block(0, 0, rows, w, 0, 0, 0, s, sg, &ra, &rb);
+    else
+      block(xa, xb, rows, w, w + (n > 1 ? k : 0), w + (n > 2 ? 2 * k : 0), w, s, sg, &ra, &rb);
     wasm_v128_store(sa, ra);
     wasm_v128_store(sb, rb);
     for (j = 0; j < n; j++) {
@@ -251,9 +329,13 @@ static inline __attribute__((always_inline)) void rows_times_filters(const int16
   }
 }
 
-static void one_row(const int16_t *xa, const filters *f, const row_shape *s, int8_t *ya) { rows_times_filters(xa, xa, 1, f, s, ya, ya); }
+static void one_row(const int16_t *xa, const filters *f, const row_shape *s, int8_t *ya) { rows_times_filters(xa, xa, 1, f, s, 0, ya, ya); }
 static void two_rows(const int16_t *xa, const int16_t *xb, const filters *f, const row_shape *s, int8_t *ya, int8_t *yb) {
-  rows_times_filters(xa, xb, 2, f, s, ya, yb);
+  rows_times_filters(xa, xb, 2, f, s, 0, ya, yb);
+}
+static void one_window(const segments *sg, const filters *f, const row_shape *s, int8_t *ya) { rows_times_filters(0, 0, 1, f, s, sg, ya, ya); }
+static void two_windows(const segments *sg, const filters *f, const row_shape *s, int8_t *ya, int8_t *yb) {
+  rows_times_filters(0, 0, 2, f, s, sg, ya, yb);
 }
 
 /* The block's two rows, then the rq4() constants (8 bytes per filter): the layout of
@@ -271,6 +353,250 @@ static void setup(void *scratch, const row_shape *s, int32_t oc, const int32_t *
   f->p = c + oc;
 }
 
+#define MAX_SEGMENTS 64
+
+/* Output pixel p's window as segments (see segments); rows_whole: a segment per filter row. */
+static void window_segments(const qb_conv_int8 *a, int32_t b, int32_t p, const int8_t *zrow, int rows_whole, const int8_t **seg) {
+  int32_t oy = p / a->ow, ox = p % a->ow, ky, kx, n = 0;
+  int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
+  for (ky = 0; ky < a->fh; ky++) {
+    int32_t yy = y0 + a->dil_h * ky, in = yy >= 0 && yy < a->ih;
+    const int8_t *line = in ? a->x + (b * a->ih + yy) * a->iw * a->ic : zrow;
+    if (rows_whole) {
+      seg[n++] = in ? line + x0 * a->ic : zrow;
+      continue;
+    }
+    for (kx = 0; kx < a->fw; kx++) {
+      int32_t xx = x0 + a->dil_w * kx;
+      seg[n++] = !in || xx < 0 || xx >= a->iw ? zrow : line + xx * a->ic;
+    }
+  }
+}
+
+/* Whether output pixel p's window lies inside the image horizontally, taps contiguous. */
+static int inside_w(const qb_conv_int8 *a, int32_t p) {
+  int32_t x0 = (p % a->ow) * a->stride_w - a->pad_w;
+  return a->dil_w == 1 && x0 >= 0 && x0 + a->fw <= a->iw;
+}
+
+/*
+ * The filters of the in-place path, repacked on every call outside the arena (the SIMD
+ * build only; the arena stays the same on every build): each group of four filters as k / 8
+ * runs of 32 bytes, the four filters' same eight taps side by side, so a block walks one
+ * pointer with constant offsets instead of four. The group of the last one to three filters
+ * repeats its last filter, as block() does unpacked. Their biases are folded with
+ * in_offset * (sum of the filter's taps), as the depthwise kernel's bias_eff: x * w summed
+ * plus that is (x + in_offset) * w summed, modulo 2^32 like the reference, and an
+ * out-of-image tap, read from the zero-point row (x = -in_offset), still adds 0. That takes
+ * one i16x8.add off every eight taps of each pixel.
+ */
+#define PACK_BYTES 65536
+static int8_t packed_w[PACK_BYTES];
+static int32_t packed_bias[PACK_BYTES / 8];
+int32_t qb_conv_simd_pack_limit = PACK_BYTES;
+
+static int pack(const qb_conv_int8 *a, int32_t k) {
+  int32_t oc = a->oc, groups = (oc + 3) / 4, g, f, t, j;
+  if ((int64_t)groups * 4 * k > (qb_conv_simd_pack_limit < PACK_BYTES ? qb_conv_simd_pack_limit : PACK_BYTES)) return 0;
+  for (g = 0; g < groups; g++)
+    for (f = 0; f < 4; f++) {
+      int32_t o = 4 * g + f < oc ? 4 * g + f : oc - 1;
+      const int8_t *src = a->w + o * k;
+      int8_t *dst = packed_w + g * 4 * k + f * 8;
+      for (t = 0; t < k; t += 8) wasm_v128_store64_lane(dst + 4 * t, wasm_v128_load64_zero(src + t), 0);
+    }
+  for (f = 0; f < oc; f++) {
+    const int8_t *src = a->w + f * k;
+    v128_t s4 = wasm_i32x4_splat(0);
+    int32_t sum[4];
+    for (t = 0; t < k; t += 8) s4 = wasm_i32x4_add(s4, wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_load8x8(src + t)));
+    wasm_v128_store(sum, s4);
+    j = sum[0] + sum[1] + sum[2] + sum[3];
+    packed_bias[f] = (int32_t)((uint32_t)(a->bias ? a->bias[f] : 0) + (uint32_t)a->in_offset * (uint32_t)j);
+  }
+  return 1;
+}
+
+/* The in-place driver: the block's area holds the zero-point row (fw * ic <= k bytes). */
+static void conv_in_place(const qb_conv_int8 *a, filters *f, const row_shape *s, int8_t *zrow) {
+  const int8_t *sa[MAX_SEGMENTS], *sb[MAX_SEGMENTS];
+  int32_t pixels = a->oh * a->ow, b, p, i;
+  segments sg;
+  sg.sa = sa;
+  sg.sb = sb;
+  sg.off = wasm_i16x8_splat((int16_t)a->in_offset);
+  sg.packed = pack(a, s->k);
+  if (sg.packed) {
+    f->w = packed_w;
+    f->bias = packed_bias;
+  }
+  for (i = 0; i < a->fw * a->ic; i++) zrow[i] = (int8_t)(-a->in_offset);
+  for (b = 0; b < a->n; b++) {
+    int8_t *y = a->y + b * pixels * a->oc;
+    for (p = 0; p < pixels; p += 2) {
+      int two = p + 1 < pixels, whole = inside_w(a, p) && (!two || inside_w(a, p + 1));
+      sg.nseg = whole ? a->fh : a->fh * a->fw;
+      sg.seglen = whole ? a->fw * a->ic : a->ic;
+      window_segments(a, b, p, zrow, whole, sa);
+      if (two) {
+        window_segments(a, b, p + 1, zrow, whole, sb);
+        two_windows(&sg, f, s, y + p * a->oc, y + (p + 1) * a->oc);
+      } else {
+        one_window(&sg, f, s, y + p * a->oc);
+      }
+    }
+  }
+}
+
+/*
+ * Gathered windows (input channels not a multiple of 8, mostly a first layer) and windows
+ * of at most 128 taps: four output pixels times eight filters per block, no horizontal sums
+ * (XNNPACK's "c2" layout). The
+ * filters are repacked on every call as [tap pair][filter][2 taps] int8 per group of eight
+ * (pack_c2()), one i16x8.load8x8_s giving four filters' pair; a pixel's pair of int16 taps is
+ * one v128.load32_splat from its row. i32x4.dot_i16x8_s of the two adds one pair of taps to
+ * four channels, so each accumulator holds four consecutive output channels for rq4(), and
+ * an odd tap count wastes one slot instead of up to seven. 8 accumulators, 2 filter vectors
+ * and a splat stay within V8's 15 xmm registers. In V8's code a pair is 32 instructions for
+ * 64 MACs, more than the in-place 2x4 block's, whose single packed pointer needs no address
+ * arithmetic per filter; the gain is the block end (no transposition, the requantization
+ * constants precomputed per call, eight channels per store), which weighs most on short
+ * windows: 1x1 layers and first layers (9 or 27 taps in 16 or 32 slots before). Past 128
+ * taps (ResNet-8's 3x3 layers) the 2x4 block was faster: 0.705 ms against 0.657 ms per
+ * ResNet-8 invoke in Node 20 with every window here.
+ */
+#define C2_MAX_K 4096
+static int16_t c2_rows[4][C2_MAX_K];
+
+static int pack_c2(const qb_conv_int8 *a, int32_t k, int32_t ke) {
+  int32_t oc = a->oc, groups = (oc + 7) / 8, g, q, f;
+  if (ke > C2_MAX_K || (int64_t)groups * 8 * ke > (qb_conv_simd_pack_limit < PACK_BYTES ? qb_conv_simd_pack_limit : PACK_BYTES)) return 0;
+  for (g = 0; g < groups; g++)
+    for (f = 0; f < 8; f++) {
+      int32_t o = 8 * g + f;
+      int8_t *dst = packed_w + g * 8 * ke + 2 * f;
+      if (o >= oc) {
+        for (q = 0; q < ke; q += 2) dst[8 * q] = dst[8 * q + 1] = 0;
+        continue;
+      }
+      for (q = 0; q + 1 < k; q += 2) wasm_v128_store16_lane(dst + 8 * q, wasm_v128_load16_splat(a->w + o * k + q), 0);
+      if (q < k) {
+        dst[8 * q] = a->w[o * k + q];
+        dst[8 * q + 1] = 0;
+      }
+    }
+  for (f = 0; f < oc; f++) packed_bias[f] = a->bias ? a->bias[f] : 0;
+  for (; f < groups * 8; f++) packed_bias[f] = 0;
+  return 1;
+}
+
+/* y[j] (j < n) from four channels' sums starting at channel o. */
+static inline void c2_store(v128_t acc, int32_t o, int32_t n, const filters *f, v128_t l2, v128_t lz, v128_t h2, v128_t hz,
+                            int8_t *y) {
+  acc = wasm_i32x4_add(acc, wasm_v128_load(packed_bias + o));
+  if (n == 4 && wasm_i32x4_all_true(wasm_v128_load(f->p + o))) {
+    rq_lanes q = rq_load(f->mult + o, f->c + o, f->p + o, l2, lz, h2, hz);
+    v128_t v = wasm_i32x4_add(rq4(acc, &q), wasm_i32x4_splat(f->zp));
+    v = wasm_i16x8_narrow_i32x4(v, v);
+    wasm_v128_store32_lane(y, wasm_i8x16_narrow_i16x8(v, v), 0);
+  } else {
+    int32_t s4[4], j;
+    wasm_v128_store(s4, acc);
+    for (j = 0; j < n; j++) y[j] = rq_scalar(s4[j], f->mult[o + j], f->shift[o + j], f->zp, f->lo, f->hi);
+  }
+}
+
+/* rq_load()'s hmin and hmax per channel, once per call rather than per pixel */
+static int32_t c2_hmin[PACK_BYTES / 8], c2_hmax[PACK_BYTES / 8];
+
+/* Eight channels from o, all of them filters of the layer. */
+static inline void c2_store2(v128_t lo4, v128_t hi4, int32_t o, const filters *f, int8_t *y) {
+  v128_t p0 = wasm_v128_load(f->p + o), p1 = wasm_v128_load(f->p + o + 4);
+  lo4 = wasm_i32x4_add(lo4, wasm_v128_load(packed_bias + o));
+  hi4 = wasm_i32x4_add(hi4, wasm_v128_load(packed_bias + o + 4));
+  if (wasm_i32x4_all_true(wasm_v128_and(wasm_i32x4_ne(p0, wasm_i32x4_splat(0)), wasm_i32x4_ne(p1, wasm_i32x4_splat(0))))) {
+    rq_lanes q0, q1;
+    v128_t zp = wasm_i32x4_splat(f->zp), v;
+    q0.m = wasm_v128_load(f->mult + o);
+    q0.c = wasm_v128_load(f->c + o);
+    q0.p = p0;
+    q0.hmin = wasm_v128_load(c2_hmin + o);
+    q0.hmax = wasm_v128_load(c2_hmax + o);
+    q1.m = wasm_v128_load(f->mult + o + 4);
+    q1.c = wasm_v128_load(f->c + o + 4);
+    q1.p = p1;
+    q1.hmin = wasm_v128_load(c2_hmin + o + 4);
+    q1.hmax = wasm_v128_load(c2_hmax + o + 4);
+    v = wasm_i16x8_narrow_i32x4(wasm_i32x4_add(rq4(lo4, &q0), zp), wasm_i32x4_add(rq4(hi4, &q1), zp));
+    wasm_v128_store64_lane(y, wasm_i8x16_narrow_i16x8(v, v), 0);
+  } else {
+    int32_t s8[8], j;
+    wasm_v128_store(s8, lo4);
+    wasm_v128_store(s8 + 4, hi4);
+    for (j = 0; j < 8; j++) y[j] = rq_scalar(s8[j], f->mult[o + j], f->shift[o + j], f->zp, f->lo, f->hi);
+  }
+}
+
+static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t ke) {
+  int32_t pixels = a->oh * a->ow, oc = a->oc, b, p, g, i, n;
+  int32_t L = f->lo - f->zp, H = f->hi - f->zp;
+  const v128_t l2 = wasm_i32x4_splat(2 * L - 1), lz = wasm_i32x4_splat(L <= 0), h2 = wasm_i32x4_splat(2 * H + 1),
+               hz = wasm_i32x4_splat(H >= 0);
+  row_shape s;
+  s.k = k;
+  s.k8 = k;
+  s.pad = 0;
+  s.len = ke;
+  for (i = 0; i < 4; i++) c2_rows[i][ke - 1] = 0;
+  for (i = 0; i < oc; i++) {
+    c2_hmin[i] = (2 * L - 1) * f->c[i] + (L <= 0);
+    c2_hmax[i] = (2 * H + 1) * f->c[i] - (H >= 0);
+  }
+  for (b = 0; b < a->n; b++) {
+    int8_t *y = a->y + b * pixels * oc;
+    for (p = 0; p < pixels; p += 4) {
+      const int16_t *r0 = c2_rows[0], *r1, *r2, *r3;
+      n = pixels - p < 4 ? pixels - p : 4;
+      for (i = 0; i < n; i++) gather(a, b, p + i, c2_rows[i], &s);
+      r1 = c2_rows[n > 1 ? 1 : 0];
+      r2 = c2_rows[n > 2 ? 2 : 0];
+      r3 = c2_rows[n > 3 ? 3 : 0];
+      for (g = 0; g * 8 < oc; g++) {
+        const int8_t *wp = packed_w + g * 8 * ke;
+        v128_t a0 = wasm_i32x4_splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        int32_t q, o = 8 * g, m = oc - o < 8 ? oc - o : 8;
+        int8_t *yp = y + p * oc + o;
+        for (q = 0; q < ke; q += 2, wp += 16) {
+          v128_t w0 = wasm_i16x8_load8x8(wp), w1 = wasm_i16x8_load8x8(wp + 8), x;
+          x = wasm_v128_load32_splat(r0 + q);
+          DOT(a0, x, w0);
+          DOT(a1, x, w1);
+          x = wasm_v128_load32_splat(r1 + q);
+          DOT(b0, x, w0);
+          DOT(b1, x, w1);
+          x = wasm_v128_load32_splat(r2 + q);
+          DOT(c0, x, w0);
+          DOT(c1, x, w1);
+          x = wasm_v128_load32_splat(r3 + q);
+          DOT(d0, x, w0);
+          DOT(d1, x, w1);
+        }
+#define C2_PIXEL(i, lo4, hi4)                                                           \
+  if (n > i && m == 8) c2_store2(lo4, hi4, o, f, yp + i * oc);                          \
+  else if (n > i) {                                                                     \
+    c2_store(lo4, o, m < 4 ? m : 4, f, l2, lz, h2, hz, yp + i * oc);                   \
+    if (m > 4) c2_store(hi4, o + 4, m - 4, f, l2, lz, h2, hz, yp + i * oc + 4);        \
+  }
+        C2_PIXEL(0, a0, a1)
+        C2_PIXEL(1, b0, b1)
+        C2_PIXEL(2, c0, c1)
+        C2_PIXEL(3, d0, d1)
+#undef C2_PIXEL
+      }
+    }
+  }
+}
+
 int qb_conv_int8_simd(const qb_conv_int8 *a) {
   int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
   row_shape s = shape_of(k);
@@ -286,6 +612,14 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
   f.zp = a->out_zp;
   f.lo = a->lo;
   f.hi = a->hi;
+  if ((a->ic % 8 != 0 || k <= 128) && pack_c2(a, k, (k + 1) & ~1)) {
+    conv_c2(a, &f, k, (k + 1) & ~1);
+    return 1;
+  }
+  if (a->ic % 8 == 0 && a->fh * a->fw <= MAX_SEGMENTS) {
+    conv_in_place(a, &f, &s, (int8_t *)rows[0]);
+    return 1;
+  }
   for (b = 0; b < a->n; b++) {
     int8_t *y = a->y + b * pixels * a->oc;
     for (p = 0; p + 1 < pixels; p += 2) {
@@ -402,6 +736,43 @@ int qb_dwconv_int8_simd(const qb_conv_int8 *a) {
   return 1;
 }
 #undef DW8
+
+/* ---- same-shape ADD / SUB ------------------------------------------------------------------ */
+
+/*
+ * Each operand's 256 possible rescaled values tabulated with the reference's own qb_mbqm,
+ * then the output requantization four elements at a time by rq4() with one shift for every
+ * lane. An operand rescale in SIMD lanes needs per-call shift amounts and int32 multiplies,
+ * which ran at half the speed of these table loads.
+ */
+int qb_add_int8_simd(const qb_add_int8 *a) {
+  int32_t *ta = a->table ? a->table + 128 : 0, *tb = ta + 256, i, v, n = a->n, zpi = a->out_zp, so = a->so;
+  rq_lanes q;
+  v128_t zp = wasm_i32x4_splat(zpi);
+  const int8_t *x = a->a, *z = a->b;
+  if (!ta || a->mo < 0 || so < -23 || so > -1 || a->lo > a->hi) return 0;
+  for (v = -128; v < 128; v++) {
+    ta[v] = qb_mbqm((v + a->a_offset) * (1 << 20), a->m1, (int)a->s1);
+    tb[v] = qb_mbqm((v + a->b_offset) * (1 << 20), a->m2, (int)a->s2);
+    if (a->sub) tb[v] = -tb[v];
+  }
+  {
+    int32_t L = a->lo - zpi, H = a->hi - zpi, c = 1 << (-so - 1), pw = 1 << (23 + so);
+    q.m = wasm_i32x4_splat(a->mo);
+    q.c = wasm_i32x4_splat(c);
+    q.p = wasm_i32x4_splat(pw);
+    q.hmin = wasm_i32x4_splat((2 * L - 1) * c + (L <= 0));
+    q.hmax = wasm_i32x4_splat((2 * H + 1) * c - (H >= 0));
+  }
+  for (i = 0; i + 8 <= n; i += 8) {
+    v128_t s0 = wasm_i32x4_make(ta[x[i]] + tb[z[i]], ta[x[i + 1]] + tb[z[i + 1]], ta[x[i + 2]] + tb[z[i + 2]], ta[x[i + 3]] + tb[z[i + 3]]);
+    v128_t s1 = wasm_i32x4_make(ta[x[i + 4]] + tb[z[i + 4]], ta[x[i + 5]] + tb[z[i + 5]], ta[x[i + 6]] + tb[z[i + 6]], ta[x[i + 7]] + tb[z[i + 7]]);
+    v128_t y16 = wasm_i16x8_narrow_i32x4(wasm_i32x4_add(rq4(s0, &q), zp), wasm_i32x4_add(rq4(s1, &q), zp));
+    wasm_v128_store64_lane(a->y + i, wasm_i8x16_narrow_i16x8(y16, y16), 0);
+  }
+  for (; i < n; i++) a->y[i] = (int8_t)qb_clamp(qb_mbqm(ta[x[i]] + tb[z[i]], a->mo, (int)so) + zpi, a->lo, a->hi);
+  return 1;
+}
 
 /* ---- window sums for AVERAGE_POOL_2D and MEAN ----------------------------------------------- */
 

@@ -106,6 +106,9 @@ int qb_fc_int8_m4(const qb_fc_int8 *a);
 int qb_conv_int8_simd(const qb_conv_int8 *a);
 int qb_dwconv_int8_simd(const qb_conv_int8 *a);
 int qb_fc_int8_simd(const qb_fc_int8 *a);
+/* The most bytes of filters qb_conv_int8_simd() repacks (64 KiB); the tests lower it so the
+ * unpacked path, taken by larger layers, runs on their small ones too. */
+extern int32_t qb_conv_simd_pack_limit;
 /* Sixteen channels' sums over a window of NHWC int8 pixels (AVERAGE_POOL_2D, MEAN). */
 void qb_sum16_int8(const int8_t *x, int32_t rows, int32_t cols, int32_t row_stride, int32_t px_stride, int32_t *sums);
 /* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */
@@ -142,6 +145,7 @@ void qb_quantize_f32_ref(const float *x, int8_t *y, int32_t n, float scale, int3
 int qb_quantize_f32_fast(const float *x, int8_t *y, int32_t n, float scale, int32_t zero_point);
 void qb_dequantize_i8_ref(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point);
 int qb_dequantize_i8_fast(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point);
+int qb_add_int8_simd(const qb_add_int8 *a); /* SIMD builds only; 0: not covered */
 
 qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op);
 qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op);
