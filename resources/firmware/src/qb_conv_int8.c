@@ -25,12 +25,10 @@
  * widens four int8 weights into two int16 pairs, SMLAD does two MACs); wasm SIMD128
  * (__wasm_simd128__: i32x4.dot_i16x8_s does eight).
  */
+#include "qb_dsp.h"
 #include "qb_kernels.h"
 
-#if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
-#define QB_DSP 1
-#include <arm_acle.h>
-#elif defined(__wasm_simd128__)
+#if !QB_DSP && defined(__wasm_simd128__)
 #define QB_WASM_SIMD 1
 #include <wasm_simd128.h>
 /* the four lanes' wrapping sum */
@@ -119,19 +117,6 @@ void qb_fc_int8_ref(const qb_fc_int8 *a) {
  */
 static int32_t row_len(int32_t k) { return (k + 7) & ~7; }
 
-#if QB_DSP
-static inline uint32_t load32(const void *p) {
-  uint32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-/* gcc does not fold a rotate into SXTB16's operand by itself */
-static inline int16x2_t sxtb16_ror8(uint32_t v) {
-  int16x2_t r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-  return r;
-}
-#endif
 
 /* Where tap j of row r lives in a block of `rows` rows. */
 static inline int32_t slot(int32_t j, int32_t k, int rows, int r) {
@@ -737,8 +722,6 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
   int32_t zp = a->out_zp, lo = a->lo, hi = a->hi;
 #if QB_DSP
   int all_right = 1;
-#endif
-#if QB_DSP
   if (qb_dwconv_int8_m4(a)) return 1;
 #endif
   if (a->depth_multiplier != 1 || taps > QB_DW_MAX_TAPS) return 0;

@@ -19,22 +19,10 @@
  *
  * The same file has the Cortex-M4 FULLY_CONNECTED and same-shape ADD/SUB loops.
  */
+#include "qb_dsp.h"
 #include "qb_kernels.h"
 
-#if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
-#include <arm_acle.h>
-
-static inline uint32_t load32(const void *p) {
-  uint32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-
-static inline int16x2_t sxtb16_ror8(uint32_t v) {
-  int16x2_t r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-  return r;
-}
+#if QB_DSP
 
 /*
  * The block: groups of four taps, each group the four rows' taps in turn (16 int16), a

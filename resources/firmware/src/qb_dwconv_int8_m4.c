@@ -19,10 +19,10 @@
  * either TFLite's qb_mbqm itself, or, for channels whose sums provably stay within 2^30,
  * SMMLAR (see requant_small).
  */
+#include "qb_dsp.h"
 #include "qb_kernels.h"
 
-#if defined(__ARM_FEATURE_DSP) && !defined(QB_NO_DSP)
-#include <arm_acle.h>
+#if QB_DSP
 
 /* (lo, hi) as an int16 pair */
 static inline uint32_t pair16(int32_t lo, int32_t hi) { return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16); }
