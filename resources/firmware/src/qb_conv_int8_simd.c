@@ -426,6 +426,7 @@ static void conv_in_place(const qb_conv_int8 *a, filters *f, const row_shape *s,
   sg.sb = sb;
   sg.off = wasm_i16x8_splat((int16_t)a->in_offset);
   sg.packed = pack(a, s->k);
+  qb_conv_simd_paths[sg.packed ? QB_SIMD_CONV_IN_PLACE_PACKED : QB_SIMD_CONV_IN_PLACE]++;
   if (sg.packed) {
     f->w = packed_w;
     f->bias = packed_bias;
@@ -537,8 +538,28 @@ static inline void c2_store2(v128_t lo4, v128_t hi4, int32_t o, const filters *f
   }
 }
 
+/* The row of output pixel (oy, ox) when its window lies inside the image (no dilation along
+ * the width): each window row is fw * ic contiguous input bytes, copied eight at a time with
+ * an overlapping last vector, without gather()'s per-tap bounds checks. Border pixels take
+ * gather(). */
+static inline int gather_c2(const qb_conv_int8 *a, int32_t b, int32_t oy, int32_t ox, int16_t *row, const row_shape *s) {
+  int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w, run = a->fw * a->ic, ky, i;
+  if (a->dil_w == 1 && run >= 8 && x0 >= 0 && x0 + a->fw <= a->iw && y0 >= 0 && y0 + a->dil_h * (a->fh - 1) < a->ih) {
+    const int8_t *src = a->x + ((b * a->ih + y0) * a->iw + x0) * a->ic;
+    int32_t pitch = a->dil_h * a->iw * a->ic;
+    v128_t off = wasm_i16x8_splat((int16_t)a->in_offset);
+    for (ky = 0; ky < a->fh; ky++, src += pitch, row += run) {
+      for (i = 0; i + 8 <= run; i += 8) wasm_v128_store(row + i, wasm_i16x8_add(wasm_i16x8_load8x8(src + i), off));
+      if (i < run) wasm_v128_store(row + run - 8, wasm_i16x8_add(wasm_i16x8_load8x8(src + run - 8), off));
+    }
+    return 1;
+  }
+  gather(a, b, oy * a->ow + ox, row, s);
+  return 0;
+}
+
 static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t ke) {
-  int32_t pixels = a->oh * a->ow, oc = a->oc, b, p, g, i, n;
+  int32_t pixels = a->oh * a->ow, oc = a->oc, b, p, g, i, n, direct = 0;
   int32_t L = f->lo - f->zp, H = f->hi - f->zp;
   const v128_t l2 = wasm_i32x4_splat(2 * L - 1), lz = wasm_i32x4_splat(L <= 0), h2 = wasm_i32x4_splat(2 * H + 1),
                hz = wasm_i32x4_splat(H >= 0);
@@ -557,7 +578,7 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
     for (p = 0; p < pixels; p += 4) {
       const int16_t *r0 = c2_rows[0], *r1, *r2, *r3;
       n = pixels - p < 4 ? pixels - p : 4;
-      for (i = 0; i < n; i++) gather(a, b, p + i, c2_rows[i], &s);
+      for (i = 0; i < n; i++) direct |= gather_c2(a, b, (p + i) / a->ow, (p + i) % a->ow, c2_rows[i], &s);
       r1 = c2_rows[n > 1 ? 1 : 0];
       r2 = c2_rows[n > 2 ? 2 : 0];
       r3 = c2_rows[n > 3 ? 3 : 0];
@@ -595,7 +616,10 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
       }
     }
   }
+  qb_conv_simd_paths[QB_SIMD_CONV_C2_DIRECT] += direct;
 }
+
+int32_t qb_conv_simd_paths[QB_SIMD_CONV_PATHS];
 
 int qb_conv_int8_simd(const qb_conv_int8 *a) {
   int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
@@ -612,7 +636,8 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
   f.zp = a->out_zp;
   f.lo = a->lo;
   f.hi = a->hi;
-  if ((a->ic % 8 != 0 || k <= 128) && pack_c2(a, k, (k + 1) & ~1)) {
+  if (pack_c2(a, k, (k + 1) & ~1)) {
+    qb_conv_simd_paths[QB_SIMD_CONV_C2]++;
     conv_c2(a, &f, k, (k + 1) & ~1);
     return 1;
   }
@@ -620,6 +645,7 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
     conv_in_place(a, &f, &s, (int8_t *)rows[0]);
     return 1;
   }
+  qb_conv_simd_paths[QB_SIMD_CONV_GATHERED]++;
   for (b = 0; b < a->n; b++) {
     int8_t *y = a->y + b * pixels * a->oc;
     for (p = 0; p + 1 < pixels; p += 2) {

@@ -198,8 +198,13 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
   poison(y_fast, out_count);
   dirty_scratch();
 #if defined(__wasm_simd128__)
-  /* half the in-place convolutions without the repacked filters, as layers over 64 KiB run */
-  qb_conv_simd_pack_limit = rnd(0, 1) ? 65536 : 0;
+  /* a third of the convolutions without repacked filters, as layers over 64 KiB run, a
+   * third with room for the two-pixel block's packing only (the four-pixel block's needs
+   * more when the filter count is not a multiple of 8 or the window odd), so it runs */
+  {
+    int32_t pick = rnd(0, 2);
+    qb_conv_simd_pack_limit = pick == 0 ? 65536 : pick == 1 ? 0 : (a.oc + 3) / 4 * 4 * a.fh * a.fw * a.ic;
+  }
 #endif
   if (depthwise ? !qb_dwconv_int8_fast(&a) : !qb_conv_int8_fast(&a)) {
     QB_CHECK(depthwise && a.depth_multiplier != 1); /* the only case a fast variant declines */
@@ -461,6 +466,14 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(m4_add > rounds / 10);
   QB_CHECK(m4_fc > rounds / 10);
   QB_CHECK(m4_chunked > rounds / 40);
+#endif
+#if defined(__wasm_simd128__)
+  /* every path of qb_conv_int8_simd() */
+  QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2] > rounds / 6);
+  QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2_DIRECT] > rounds / 12);
+  QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_IN_PLACE_PACKED] > rounds / 100);
+  QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_IN_PLACE] > rounds / 100);
+  QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_GATHERED] > rounds / 12);
 #endif
   QB_CHECK(plane > rounds / 4);
   QB_CHECK(plane_s2_cases > rounds / 16);
