@@ -394,6 +394,7 @@ static int inside_w(const qb_conv_int8 *a, int32_t p) {
 static int8_t packed_w[PACK_BYTES];
 static int32_t packed_bias[PACK_BYTES / 8];
 int32_t qb_conv_simd_pack_limit = PACK_BYTES;
+int32_t qb_conv_simd_paths[QB_SIMD_CONV_PATHS];
 
 static int pack(const qb_conv_int8 *a, int32_t k) {
   int32_t oc = a->oc, groups = (oc + 3) / 4, g, f, t, j;
@@ -469,10 +470,39 @@ static void conv_in_place(const qb_conv_int8 *a, filters *f, const row_shape *s,
 #define C2_MAX_K 4096
 static int16_t c2_rows[4][C2_MAX_K];
 
+/* Eight filters' taps t .. t + 15 (src, the first filter's, filters k apart) as eight pairs
+ * of [filter][2 taps] (dst, 16 bytes a pair): an 8x8 transposition of 16-bit elements. */
+static inline void pack_c2_16(int8_t *dst, const int8_t *src, int32_t k) {
+  v128_t r0 = wasm_v128_load(src), r1 = wasm_v128_load(src + k), r2 = wasm_v128_load(src + 2 * k), r3 = wasm_v128_load(src + 3 * k);
+  v128_t r4 = wasm_v128_load(src + 4 * k), r5 = wasm_v128_load(src + 5 * k), r6 = wasm_v128_load(src + 6 * k), r7 = wasm_v128_load(src + 7 * k);
+  v128_t a0 = wasm_i16x8_shuffle(r0, r1, 0, 8, 1, 9, 2, 10, 3, 11), a1 = wasm_i16x8_shuffle(r0, r1, 4, 12, 5, 13, 6, 14, 7, 15);
+  v128_t a2 = wasm_i16x8_shuffle(r2, r3, 0, 8, 1, 9, 2, 10, 3, 11), a3 = wasm_i16x8_shuffle(r2, r3, 4, 12, 5, 13, 6, 14, 7, 15);
+  v128_t a4 = wasm_i16x8_shuffle(r4, r5, 0, 8, 1, 9, 2, 10, 3, 11), a5 = wasm_i16x8_shuffle(r4, r5, 4, 12, 5, 13, 6, 14, 7, 15);
+  v128_t a6 = wasm_i16x8_shuffle(r6, r7, 0, 8, 1, 9, 2, 10, 3, 11), a7 = wasm_i16x8_shuffle(r6, r7, 4, 12, 5, 13, 6, 14, 7, 15);
+  v128_t b0 = wasm_i32x4_shuffle(a0, a2, 0, 4, 1, 5), b1 = wasm_i32x4_shuffle(a0, a2, 2, 6, 3, 7);
+  v128_t b2 = wasm_i32x4_shuffle(a1, a3, 0, 4, 1, 5), b3 = wasm_i32x4_shuffle(a1, a3, 2, 6, 3, 7);
+  v128_t b4 = wasm_i32x4_shuffle(a4, a6, 0, 4, 1, 5), b5 = wasm_i32x4_shuffle(a4, a6, 2, 6, 3, 7);
+  v128_t b6 = wasm_i32x4_shuffle(a5, a7, 0, 4, 1, 5), b7 = wasm_i32x4_shuffle(a5, a7, 2, 6, 3, 7);
+  wasm_v128_store(dst, wasm_i64x2_shuffle(b0, b4, 0, 2));
+  wasm_v128_store(dst + 16, wasm_i64x2_shuffle(b0, b4, 1, 3));
+  wasm_v128_store(dst + 32, wasm_i64x2_shuffle(b1, b5, 0, 2));
+  wasm_v128_store(dst + 48, wasm_i64x2_shuffle(b1, b5, 1, 3));
+  wasm_v128_store(dst + 64, wasm_i64x2_shuffle(b2, b6, 0, 2));
+  wasm_v128_store(dst + 80, wasm_i64x2_shuffle(b2, b6, 1, 3));
+  wasm_v128_store(dst + 96, wasm_i64x2_shuffle(b3, b7, 0, 2));
+  wasm_v128_store(dst + 112, wasm_i64x2_shuffle(b3, b7, 1, 3));
+}
+
 static int pack_c2(const qb_conv_int8 *a, int32_t k, int32_t ke) {
-  int32_t oc = a->oc, groups = (oc + 7) / 8, g, q, f;
+  int32_t oc = a->oc, groups = (oc + 7) / 8, g, q, f, t;
   if (ke > C2_MAX_K || (int64_t)groups * 8 * ke > (qb_conv_simd_pack_limit < PACK_BYTES ? qb_conv_simd_pack_limit : PACK_BYTES)) return 0;
-  for (g = 0; g < groups; g++)
+  for (g = 0; g < groups; g++) {
+    /* groups of eight filters sixteen taps at a time; the rest one pair at a time */
+    t = 0;
+    if (8 * g + 8 <= oc && k >= 16) {
+      for (; t + 16 <= k; t += 16) pack_c2_16(packed_w + g * 8 * ke + 8 * t, a->w + 8 * g * k + t, k);
+      qb_conv_simd_paths[QB_SIMD_CONV_C2_PACK16]++;
+    }
     for (f = 0; f < 8; f++) {
       int32_t o = 8 * g + f;
       int8_t *dst = packed_w + g * 8 * ke + 2 * f;
@@ -480,12 +510,13 @@ static int pack_c2(const qb_conv_int8 *a, int32_t k, int32_t ke) {
         for (q = 0; q < ke; q += 2) dst[8 * q] = dst[8 * q + 1] = 0;
         continue;
       }
-      for (q = 0; q + 1 < k; q += 2) wasm_v128_store16_lane(dst + 8 * q, wasm_v128_load16_splat(a->w + o * k + q), 0);
+      for (q = t; q + 1 < k; q += 2) wasm_v128_store16_lane(dst + 8 * q, wasm_v128_load16_splat(a->w + o * k + q), 0);
       if (q < k) {
         dst[8 * q] = a->w[o * k + q];
         dst[8 * q + 1] = 0;
       }
     }
+  }
   for (f = 0; f < oc; f++) packed_bias[f] = a->bias ? a->bias[f] : 0;
   for (; f < groups * 8; f++) packed_bias[f] = 0;
   return 1;
@@ -575,10 +606,17 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
   }
   for (b = 0; b < a->n; b++) {
     int8_t *y = a->y + b * pixels * oc;
+    int32_t oy = 0, ox = 0;
     for (p = 0; p < pixels; p += 4) {
       const int16_t *r0 = c2_rows[0], *r1, *r2, *r3;
       n = pixels - p < 4 ? pixels - p : 4;
-      for (i = 0; i < n; i++) direct |= gather_c2(a, b, (p + i) / a->ow, (p + i) % a->ow, c2_rows[i], &s);
+      for (i = 0; i < n; i++) {
+        direct |= gather_c2(a, b, oy, ox, c2_rows[i], &s);
+        if (++ox == a->ow) {
+          ox = 0;
+          oy++;
+        }
+      }
       r1 = c2_rows[n > 1 ? 1 : 0];
       r2 = c2_rows[n > 2 ? 2 : 0];
       r3 = c2_rows[n > 3 ? 3 : 0];
@@ -618,8 +656,6 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
   }
   qb_conv_simd_paths[QB_SIMD_CONV_C2_DIRECT] += direct;
 }
-
-int32_t qb_conv_simd_paths[QB_SIMD_CONV_PATHS];
 
 int qb_conv_int8_simd(const qb_conv_int8 *a) {
   int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
@@ -771,17 +807,54 @@ int qb_dwconv_int8_simd(const qb_conv_int8 *a) {
  * lane. An operand rescale in SIMD lanes needs per-call shift amounts and int32 multiplies,
  * which ran at half the speed of these table loads.
  */
+/*
+ * Operands whose shift is 0 to -31 (every ADD/SUB TFLite prepares: an operand's multiplier
+ * is at most 0.5) are rescaled in the lanes instead, sixteen elements a pass. With v = x +
+ * offset (|v| <= 255) and m = mh * 2^11 + ml (0 <= ml < 2^11), SaturatingRoundingDoublingHighMul
+ * (v << 20, m) = floor((v * m + 2^10) / 2^11) = v * mh + floor((v * ml + 2^10) / 2^11): the
+ * first term is a multiple of 2^11, so it leaves the floor unchanged. Both products fit in
+ * int32 (|v * mh| < 2^28, |v * ml| < 2^19). RoundingDivideByPOT(h, r) is then
+ * floor((h + 2^(r-1) - [h < 0]) / 2^r) (see rq4()), an arithmetic shift by the same r in every
+ * lane; for r = 0 the two added terms are masked to 0. The rescaled values stay within
+ * +-2^28, so qb_mbqm's +-2^30 clamp never acts on them.
+ */
+typedef struct {
+  v128_t mh, ml, c, neg;
+  int32_t r;
+} add_operand;
+
+static add_operand add_operand_of(int32_t m, int32_t shift) {
+  add_operand o;
+  o.r = -shift;
+  o.mh = wasm_i32x4_splat(m >> 11);
+  o.ml = wasm_i32x4_splat(m & 2047);
+  o.c = wasm_i32x4_splat(o.r ? 1 << (o.r - 1) : 0);
+  o.neg = wasm_i32x4_splat(o.r ? -1 : 0);
+  return o;
+}
+
+/* The shift goes as its own argument, read once a pass (volatile): a splat of it hoisted out
+ * of the loop makes clang 14 shift lane by lane. */
+static inline v128_t add_rescale(v128_t v, const add_operand *o, uint32_t r) {
+  v128_t h = wasm_i32x4_add(wasm_i32x4_mul(v, o->mh), wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_mul(v, o->ml), wasm_i32x4_splat(1 << 10)), 11));
+  return wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_add(h, o->c), wasm_v128_and(wasm_i32x4_shr(h, 31), o->neg)), r);
+}
+
+/* Added to the output requantization: lanes of va (int16 x + offset) and vb, rescaled and
+ * summed (vb's negated for SUB: (t ^ sgn) - sgn). */
+static inline v128_t add_lanes(v128_t va, v128_t vb, const add_operand *oa, const add_operand *ob, uint32_t ra, uint32_t rb, v128_t sgn) {
+  v128_t tb = add_rescale(vb, ob, rb);
+  return wasm_i32x4_add(add_rescale(va, oa, ra), wasm_i32x4_sub(wasm_v128_xor(tb, sgn), sgn));
+}
+
+int32_t qb_add_simd_lanes;
+
 int qb_add_int8_simd(const qb_add_int8 *a) {
   int32_t *ta = a->table ? a->table + 128 : 0, *tb = ta + 256, i, v, n = a->n, zpi = a->out_zp, so = a->so;
   rq_lanes q;
   v128_t zp = wasm_i32x4_splat(zpi);
   const int8_t *x = a->a, *z = a->b;
-  if (!ta || a->mo < 0 || so < -23 || so > -1 || a->lo > a->hi) return 0;
-  for (v = -128; v < 128; v++) {
-    ta[v] = qb_mbqm((v + a->a_offset) * (1 << 20), a->m1, (int)a->s1);
-    tb[v] = qb_mbqm((v + a->b_offset) * (1 << 20), a->m2, (int)a->s2);
-    if (a->sub) tb[v] = -tb[v];
-  }
+  if (a->mo < 0 || so < -23 || so > -1 || a->lo > a->hi) return 0;
   {
     int32_t L = a->lo - zpi, H = a->hi - zpi, c = 1 << (-so - 1), pw = 1 << (23 + so);
     q.m = wasm_i32x4_splat(a->mo);
@@ -789,6 +862,40 @@ int qb_add_int8_simd(const qb_add_int8 *a) {
     q.p = wasm_i32x4_splat(pw);
     q.hmin = wasm_i32x4_splat((2 * L - 1) * c + (L <= 0));
     q.hmax = wasm_i32x4_splat((2 * H + 1) * c - (H >= 0));
+  }
+  if (a->m1 >= 0 && a->m2 >= 0 && a->s1 <= 0 && a->s1 >= -31 && a->s2 <= 0 && a->s2 >= -31) {
+    add_operand oa = add_operand_of(a->m1, a->s1), ob = add_operand_of(a->m2, a->s2);
+    v128_t offa = wasm_i16x8_splat((int16_t)a->a_offset), offb = wasm_i16x8_splat((int16_t)a->b_offset);
+    v128_t sgn = wasm_i32x4_splat(a->sub ? -1 : 0);
+    volatile uint32_t shifts[2];
+    shifts[0] = (uint32_t)oa.r;
+    shifts[1] = (uint32_t)ob.r;
+    for (i = 0; i + 16 <= n; i += 16) {
+      uint32_t ra = shifts[0], rb = shifts[1];
+      v128_t xa = wasm_v128_load(x + i), xb = wasm_v128_load(z + i);
+      v128_t al = wasm_i16x8_add(wasm_i16x8_extend_low_i8x16(xa), offa), ah = wasm_i16x8_add(wasm_i16x8_extend_high_i8x16(xa), offa);
+      v128_t bl = wasm_i16x8_add(wasm_i16x8_extend_low_i8x16(xb), offb), bh = wasm_i16x8_add(wasm_i16x8_extend_high_i8x16(xb), offb);
+      v128_t s0 = add_lanes(wasm_i32x4_extend_low_i16x8(al), wasm_i32x4_extend_low_i16x8(bl), &oa, &ob, ra, rb, sgn);
+      v128_t s1 = add_lanes(wasm_i32x4_extend_high_i16x8(al), wasm_i32x4_extend_high_i16x8(bl), &oa, &ob, ra, rb, sgn);
+      v128_t s2 = add_lanes(wasm_i32x4_extend_low_i16x8(ah), wasm_i32x4_extend_low_i16x8(bh), &oa, &ob, ra, rb, sgn);
+      v128_t s3 = add_lanes(wasm_i32x4_extend_high_i16x8(ah), wasm_i32x4_extend_high_i16x8(bh), &oa, &ob, ra, rb, sgn);
+      v128_t lo = wasm_i16x8_narrow_i32x4(wasm_i32x4_add(rq4(s0, &q), zp), wasm_i32x4_add(rq4(s1, &q), zp));
+      v128_t hi = wasm_i16x8_narrow_i32x4(wasm_i32x4_add(rq4(s2, &q), zp), wasm_i32x4_add(rq4(s3, &q), zp));
+      wasm_v128_store(a->y + i, wasm_i8x16_narrow_i16x8(lo, hi));
+    }
+    for (; i < n; i++) {
+      int32_t sa = qb_mbqm((x[i] + a->a_offset) * (1 << 20), a->m1, (int)a->s1);
+      int32_t sb = qb_mbqm((z[i] + a->b_offset) * (1 << 20), a->m2, (int)a->s2);
+      a->y[i] = (int8_t)qb_clamp(qb_mbqm(a->sub ? sa - sb : sa + sb, a->mo, (int)so) + zpi, a->lo, a->hi);
+    }
+    qb_add_simd_lanes++;
+    return 1;
+  }
+  if (!ta) return 0;
+  for (v = -128; v < 128; v++) {
+    ta[v] = qb_mbqm((v + a->a_offset) * (1 << 20), a->m1, (int)a->s1);
+    tb[v] = qb_mbqm((v + a->b_offset) * (1 << 20), a->m2, (int)a->s2);
+    if (a->sub) tb[v] = -tb[v];
   }
   for (i = 0; i + 8 <= n; i += 8) {
     v128_t s0 = wasm_i32x4_make(ta[x[i]] + tb[z[i]], ta[x[i + 1]] + tb[z[i + 1]], ta[x[i + 2]] + tb[z[i + 2]], ta[x[i + 3]] + tb[z[i + 3]]);

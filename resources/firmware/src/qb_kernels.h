@@ -110,10 +110,21 @@ int qb_fc_int8_simd(const qb_fc_int8 *a);
  * unpacked path, taken by larger layers, runs on their small ones too. */
 extern int32_t qb_conv_simd_pack_limit;
 /* Calls that took each path of qb_conv_int8_simd() (QB_SIMD_CONV_C2_DIRECT: four-pixel
- * calls where some window was copied without per-tap checks), for the tests to require
- * that their shapes reach every path. */
-enum { QB_SIMD_CONV_C2, QB_SIMD_CONV_C2_DIRECT, QB_SIMD_CONV_IN_PLACE_PACKED, QB_SIMD_CONV_IN_PLACE, QB_SIMD_CONV_GATHERED, QB_SIMD_CONV_PATHS };
+ * calls where some window was copied without per-tap checks; QB_SIMD_CONV_C2_PACK16: groups
+ * of eight filters repacked sixteen taps at a time), for the tests to require that their
+ * shapes reach every path. */
+enum {
+  QB_SIMD_CONV_C2,
+  QB_SIMD_CONV_C2_DIRECT,
+  QB_SIMD_CONV_C2_PACK16,
+  QB_SIMD_CONV_IN_PLACE_PACKED,
+  QB_SIMD_CONV_IN_PLACE,
+  QB_SIMD_CONV_GATHERED,
+  QB_SIMD_CONV_PATHS
+};
 extern int32_t qb_conv_simd_paths[QB_SIMD_CONV_PATHS];
+/* Calls of qb_add_int8_simd() that rescaled the operands in the lanes (no tables). */
+extern int32_t qb_add_simd_lanes;
 /* Sixteen channels' sums over a window of NHWC int8 pixels (AVERAGE_POOL_2D, MEAN). */
 void qb_sum16_int8(const int8_t *x, int32_t rows, int32_t cols, int32_t row_stride, int32_t px_stride, int32_t *sums);
 /* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */

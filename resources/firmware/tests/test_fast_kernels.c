@@ -471,9 +471,11 @@ void qb_fast_kernel_cases(int32_t rounds) {
   /* every path of qb_conv_int8_simd() */
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2] > rounds / 6);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2_DIRECT] > rounds / 12);
+  QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2_PACK16] > rounds / 50);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_IN_PLACE_PACKED] > rounds / 100);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_IN_PLACE] > rounds / 100);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_GATHERED] > rounds / 12);
+  QB_CHECK(qb_add_simd_lanes > rounds / 3);
 #endif
   QB_CHECK(plane > rounds / 4);
   QB_CHECK(plane_s2_cases > rounds / 16);
