@@ -589,11 +589,42 @@ static inline int gather_c2(const qb_conv_int8 *a, int32_t b, int32_t oy, int32_
   return 0;
 }
 
+/*
+ * For the four-pixel block the input is first copied once per call into c2_image as int16
+ * x + in_offset with zero rows and columns where the windows leave the image (the padding),
+ * when the windows' rows are an even number of taps and no dilation runs along the width.
+ * Four pixels of one output row then read their window rows in place there, a pixel
+ * stride_w * ic values after the one before: no copy per pixel. Tiles that cross an output
+ * row, and layers whose padded image does not fit, gather rows as before.
+ */
+#define C2_IMAGE 65536
+static int16_t c2_image[C2_IMAGE];
+
+/* Row q of the padded image holds input row q - pad_h, column c input column c - pad_w. */
+static void c2_fill_image(const qb_conv_int8 *a, int32_t b, int32_t wp, int32_t hp) {
+  int32_t ic = a->ic, yy, inside = a->iw < wp - a->pad_w ? a->iw : wp - a->pad_w;
+  for (yy = 0; yy < hp; yy++) {
+    int32_t sy = yy - a->pad_h;
+    int16_t *o = c2_image + yy * wp * ic;
+    if (sy < 0 || sy >= a->ih) {
+      copy_taps(o, 0, wp * ic, 0);
+      continue;
+    }
+    if (a->pad_w) copy_taps(o, 0, a->pad_w * ic, 0);
+    copy_taps(o + a->pad_w * ic, a->x + (b * a->ih + sy) * a->iw * ic, inside * ic, a->in_offset);
+    if (a->pad_w + inside < wp) copy_taps(o + (a->pad_w + inside) * ic, 0, (wp - a->pad_w - inside) * ic, 0);
+  }
+}
+
 static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t ke) {
-  int32_t pixels = a->oh * a->ow, oc = a->oc, b, p, g, i, n, direct = 0;
+  int32_t pixels = a->oh * a->ow, oc = a->oc, b, p, g, i, n, direct = 0, ic = a->ic, run = a->fw * ic;
   int32_t L = f->lo - f->zp, H = f->hi - f->zp;
   const v128_t l2 = wasm_i32x4_splat(2 * L - 1), lz = wasm_i32x4_splat(L <= 0), h2 = wasm_i32x4_splat(2 * H + 1),
                hz = wasm_i32x4_splat(H >= 0);
+  /* the padded image's width and height: every column and row a window reaches */
+  int32_t wp = (a->ow - 1) * a->stride_w + a->fw, hp = (a->oh - 1) * a->stride_h + a->dil_h * (a->fh - 1) + 1;
+  int use_image = a->dil_w == 1 && run % 2 == 0 && a->ow >= 4 && (int64_t)wp * hp * ic <= C2_IMAGE;
+  int32_t ps = a->stride_w * ic, rs = a->dil_h * wp * ic;
   row_shape s;
   s.k = k;
   s.k8 = k;
@@ -607,38 +638,71 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
   for (b = 0; b < a->n; b++) {
     int8_t *y = a->y + b * pixels * oc;
     int32_t oy = 0, ox = 0;
+    if (use_image) c2_fill_image(a, b, wp, hp);
     for (p = 0; p < pixels; p += 4) {
       const int16_t *r0 = c2_rows[0], *r1, *r2, *r3;
+      int in_image = use_image && ox + 4 <= a->ow;
       n = pixels - p < 4 ? pixels - p : 4;
-      for (i = 0; i < n; i++) {
-        direct |= gather_c2(a, b, oy, ox, c2_rows[i], &s);
-        if (++ox == a->ow) {
+      if (in_image) {
+        r0 = c2_image + (oy * a->stride_h * wp + ox * a->stride_w) * ic;
+        ox += 4;
+        if (ox == a->ow) {
           ox = 0;
           oy++;
+        }
+      } else {
+        for (i = 0; i < n; i++) {
+          direct |= gather_c2(a, b, oy, ox, c2_rows[i], &s);
+          if (++ox == a->ow) {
+            ox = 0;
+            oy++;
+          }
         }
       }
       r1 = c2_rows[n > 1 ? 1 : 0];
       r2 = c2_rows[n > 2 ? 2 : 0];
       r3 = c2_rows[n > 3 ? 3 : 0];
       for (g = 0; g * 8 < oc; g++) {
-        const int8_t *wp = packed_w + g * 8 * ke;
+        const int8_t *wp8 = packed_w + g * 8 * ke;
         v128_t a0 = wasm_i32x4_splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         int32_t q, o = 8 * g, m = oc - o < 8 ? oc - o : 8;
         int8_t *yp = y + p * oc + o;
-        for (q = 0; q < ke; q += 2, wp += 16) {
-          v128_t w0 = wasm_i16x8_load8x8(wp), w1 = wasm_i16x8_load8x8(wp + 8), x;
-          x = wasm_v128_load32_splat(r0 + q);
-          DOT(a0, x, w0);
-          DOT(a1, x, w1);
-          x = wasm_v128_load32_splat(r1 + q);
-          DOT(b0, x, w0);
-          DOT(b1, x, w1);
-          x = wasm_v128_load32_splat(r2 + q);
-          DOT(c0, x, w0);
-          DOT(c1, x, w1);
-          x = wasm_v128_load32_splat(r3 + q);
-          DOT(d0, x, w0);
-          DOT(d1, x, w1);
+        if (in_image) {
+          int32_t ky;
+          for (ky = 0; ky < a->fh; ky++) {
+            const int16_t *r = r0 + ky * rs;
+            for (q = 0; q < run; q += 2, wp8 += 16) {
+              v128_t w0 = wasm_i16x8_load8x8(wp8), w1 = wasm_i16x8_load8x8(wp8 + 8), x;
+              x = wasm_v128_load32_splat(r + q);
+              DOT(a0, x, w0);
+              DOT(a1, x, w1);
+              x = wasm_v128_load32_splat(r + ps + q);
+              DOT(b0, x, w0);
+              DOT(b1, x, w1);
+              x = wasm_v128_load32_splat(r + 2 * ps + q);
+              DOT(c0, x, w0);
+              DOT(c1, x, w1);
+              x = wasm_v128_load32_splat(r + 3 * ps + q);
+              DOT(d0, x, w0);
+              DOT(d1, x, w1);
+            }
+          }
+        } else {
+          for (q = 0; q < ke; q += 2, wp8 += 16) {
+            v128_t w0 = wasm_i16x8_load8x8(wp8), w1 = wasm_i16x8_load8x8(wp8 + 8), x;
+            x = wasm_v128_load32_splat(r0 + q);
+            DOT(a0, x, w0);
+            DOT(a1, x, w1);
+            x = wasm_v128_load32_splat(r1 + q);
+            DOT(b0, x, w0);
+            DOT(b1, x, w1);
+            x = wasm_v128_load32_splat(r2 + q);
+            DOT(c0, x, w0);
+            DOT(c1, x, w1);
+            x = wasm_v128_load32_splat(r3 + q);
+            DOT(d0, x, w0);
+            DOT(d1, x, w1);
+          }
         }
 #define C2_PIXEL(i, lo4, hi4)                                                           \
   if (n > i && m == 8) c2_store2(lo4, hi4, o, f, yp + i * oc);                          \
@@ -655,6 +719,7 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
     }
   }
   qb_conv_simd_paths[QB_SIMD_CONV_C2_DIRECT] += direct;
+  qb_conv_simd_paths[QB_SIMD_CONV_C2_IMAGE] += use_image;
 }
 
 int qb_conv_int8_simd(const qb_conv_int8 *a) {

@@ -111,12 +111,14 @@ int qb_fc_int8_simd(const qb_fc_int8 *a);
 extern int32_t qb_conv_simd_pack_limit;
 /* Calls that took each path of qb_conv_int8_simd() (QB_SIMD_CONV_C2_DIRECT: four-pixel
  * calls where some window was copied without per-tap checks; QB_SIMD_CONV_C2_PACK16: groups
- * of eight filters repacked sixteen taps at a time), for the tests to require that their
+ * of eight filters repacked sixteen taps at a time; QB_SIMD_CONV_C2_IMAGE: windows read
+ * from the padded int16 copy of the input), for the tests to require that their
  * shapes reach every path. */
 enum {
   QB_SIMD_CONV_C2,
   QB_SIMD_CONV_C2_DIRECT,
   QB_SIMD_CONV_C2_PACK16,
+  QB_SIMD_CONV_C2_IMAGE,
   QB_SIMD_CONV_IN_PLACE_PACKED,
   QB_SIMD_CONV_IN_PLACE,
   QB_SIMD_CONV_GATHERED,

@@ -472,6 +472,7 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2] > rounds / 6);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2_DIRECT] > rounds / 12);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2_PACK16] > rounds / 50);
+  QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2_IMAGE] > rounds / 12);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_IN_PLACE_PACKED] > rounds / 100);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_IN_PLACE] > rounds / 100);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_GATHERED] > rounds / 12);
