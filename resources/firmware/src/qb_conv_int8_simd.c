@@ -3,9 +3,9 @@
  * reference loops of qb_conv_int8.c; the entry points there hand a call to these first and
  * run their own variant when one returns 0.
  *
- * - CONV_2D with input channels not a multiple of 8 or at most 128 taps: four output pixels
- *   times eight filters per block on gathered int16 rows, one pair of taps per
- *   i32x4.dot_i16x8_s (conv_c2()).
+ * - CONV_2D whose repacked filters fit (64 KiB, 4096 taps): four output pixels times eight
+ *   filters per block, one pair of taps per i32x4.dot_i16x8_s (conv_c2()), the windows read
+ *   from a padded int16 copy of the input or gathered into int16 rows.
  * - Other CONV_2D and FULLY_CONNECTED: two output pixels times four filters per block, each
  *   pixel's window read in place when the input channels are a multiple of 8, else
  *   gathered once into a row of int16 x + in_offset (0 outside the image),
@@ -16,7 +16,8 @@
  * - DEPTHWISE_CONV_2D: sixteen channels per pass, x * w by i32x4.extmul_*_i16x8 plus the
  *   folded bias (see qb_conv_int8.c for why out-of-image taps read the zero point).
  * - The requantization of four channels at once (rq4()): qb_mbqm's two roundings, exact.
- * - Same-shape ADD/SUB: tabulated operands, the output requantized by rq4().
+ * - Same-shape ADD/SUB: the operands rescaled in int32 lanes (shifts 0 to -31) or
+ *   tabulated, the output requantized by rq4().
  * - AVERAGE_POOL_2D and MEAN sum their windows sixteen channels at a time (qb_sum16_int8()).
  *
  * Why rq4() is exact. SaturatingRoundingDoublingHighMul(x, m) for 0 <= m < 2^31 is
@@ -451,21 +452,19 @@ static void conv_in_place(const qb_conv_int8 *a, filters *f, const row_shape *s,
 }
 
 /*
- * Gathered windows (input channels not a multiple of 8, mostly a first layer) and windows
- * of at most 128 taps: four output pixels times eight filters per block, no horizontal sums
- * (XNNPACK's "c2" layout). The
- * filters are repacked on every call as [tap pair][filter][2 taps] int8 per group of eight
- * (pack_c2()), one i16x8.load8x8_s giving four filters' pair; a pixel's pair of int16 taps is
- * one v128.load32_splat from its row. i32x4.dot_i16x8_s of the two adds one pair of taps to
- * four channels, so each accumulator holds four consecutive output channels for rq4(), and
- * an odd tap count wastes one slot instead of up to seven. 8 accumulators, 2 filter vectors
- * and a splat stay within V8's 15 xmm registers. In V8's code a pair is 32 instructions for
- * 64 MACs, more than the in-place 2x4 block's, whose single packed pointer needs no address
- * arithmetic per filter; the gain is the block end (no transposition, the requantization
- * constants precomputed per call, eight channels per store), which weighs most on short
- * windows: 1x1 layers and first layers (9 or 27 taps in 16 or 32 slots before). Past 128
- * taps (ResNet-8's 3x3 layers) the 2x4 block was faster: 0.705 ms against 0.657 ms per
- * ResNet-8 invoke in Node 20 with every window here.
+ * Every window whose repacked filters fit: four output pixels times eight filters per block,
+ * no horizontal sums (XNNPACK's "c2" layout). The filters are repacked on every call as
+ * [tap pair][filter][2 taps] int8 per group of eight (pack_c2()), one i16x8.load8x8_s giving
+ * four filters' pair; a pixel's pair of int16 taps is one v128.load32_splat from its row.
+ * i32x4.dot_i16x8_s of the two adds one pair of taps to four channels, so each accumulator
+ * holds four consecutive output channels for rq4(), and an odd tap count wastes one slot
+ * instead of up to seven. 8 accumulators, 2 filter vectors and a splat stay within V8's 15
+ * xmm registers. In V8's code a pair is about 30 instructions for 64 MACs, as many as the
+ * in-place 2x4 block's; the gain is the block end (no transposition, the requantization
+ * constants loaded once per four pixels, eight channels per store) and, since the windows
+ * come from the padded image below, no per-pixel copy. With windows gathered per pixel the
+ * 2x4 block was faster past 128 taps; with the padded image this block is faster on every
+ * ResNet-8 layer in Chromium (docs/runtime.md).
  */
 #define C2_MAX_K 4096
 static int16_t c2_rows[4][C2_MAX_K];
@@ -525,7 +524,6 @@ static int pack_c2(const qb_conv_int8 *a, int32_t k, int32_t ke) {
 /* y[j] (j < n) from four channels' sums starting at channel o. */
 static inline void c2_store(v128_t acc, int32_t o, int32_t n, const filters *f, v128_t l2, v128_t lz, v128_t h2, v128_t hz,
                             int8_t *y) {
-  acc = wasm_i32x4_add(acc, wasm_v128_load(packed_bias + o));
   if (n == 4 && wasm_i32x4_all_true(wasm_v128_load(f->p + o))) {
     rq_lanes q = rq_load(f->mult + o, f->c + o, f->p + o, l2, lz, h2, hz);
     v128_t v = wasm_i32x4_add(rq4(acc, &q), wasm_i32x4_splat(f->zp));
@@ -540,34 +538,9 @@ static inline void c2_store(v128_t acc, int32_t o, int32_t n, const filters *f, 
 
 /* rq_load()'s hmin and hmax per channel, once per call rather than per pixel */
 static int32_t c2_hmin[PACK_BYTES / 8], c2_hmax[PACK_BYTES / 8];
+/* per group of eight filters: all eight are filters of the layer and take rq4() */
+static uint8_t c2_whole[PACK_BYTES / 64];
 
-/* Eight channels from o, all of them filters of the layer. */
-static inline void c2_store2(v128_t lo4, v128_t hi4, int32_t o, const filters *f, int8_t *y) {
-  v128_t p0 = wasm_v128_load(f->p + o), p1 = wasm_v128_load(f->p + o + 4);
-  lo4 = wasm_i32x4_add(lo4, wasm_v128_load(packed_bias + o));
-  hi4 = wasm_i32x4_add(hi4, wasm_v128_load(packed_bias + o + 4));
-  if (wasm_i32x4_all_true(wasm_v128_and(wasm_i32x4_ne(p0, wasm_i32x4_splat(0)), wasm_i32x4_ne(p1, wasm_i32x4_splat(0))))) {
-    rq_lanes q0, q1;
-    v128_t zp = wasm_i32x4_splat(f->zp), v;
-    q0.m = wasm_v128_load(f->mult + o);
-    q0.c = wasm_v128_load(f->c + o);
-    q0.p = p0;
-    q0.hmin = wasm_v128_load(c2_hmin + o);
-    q0.hmax = wasm_v128_load(c2_hmax + o);
-    q1.m = wasm_v128_load(f->mult + o + 4);
-    q1.c = wasm_v128_load(f->c + o + 4);
-    q1.p = p1;
-    q1.hmin = wasm_v128_load(c2_hmin + o + 4);
-    q1.hmax = wasm_v128_load(c2_hmax + o + 4);
-    v = wasm_i16x8_narrow_i32x4(wasm_i32x4_add(rq4(lo4, &q0), zp), wasm_i32x4_add(rq4(hi4, &q1), zp));
-    wasm_v128_store64_lane(y, wasm_i8x16_narrow_i16x8(v, v), 0);
-  } else {
-    int32_t s8[8], j;
-    wasm_v128_store(s8, lo4);
-    wasm_v128_store(s8 + 4, hi4);
-    for (j = 0; j < 8; j++) y[j] = rq_scalar(s8[j], f->mult[o + j], f->shift[o + j], f->zp, f->lo, f->hi);
-  }
-}
 
 /* The row of output pixel (oy, ox) when its window lies inside the image (no dilation along
  * the width): each window row is fw * ic contiguous input bytes, copied eight at a time with
@@ -635,6 +608,10 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
     c2_hmin[i] = (2 * L - 1) * f->c[i] + (L <= 0);
     c2_hmax[i] = (2 * H + 1) * f->c[i] - (H >= 0);
   }
+  for (g = 0; g * 8 < oc; g++) {
+    c2_whole[g] = g * 8 + 8 <= oc;
+    for (i = 0; i < 8 && c2_whole[g]; i++) c2_whole[g] = f->p[g * 8 + i] != 0;
+  }
   for (b = 0; b < a->n; b++) {
     int8_t *y = a->y + b * pixels * oc;
     int32_t oy = 0, ox = 0;
@@ -664,8 +641,10 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
       r3 = c2_rows[n > 3 ? 3 : 0];
       for (g = 0; g * 8 < oc; g++) {
         const int8_t *wp8 = packed_w + g * 8 * ke;
-        v128_t a0 = wasm_i32x4_splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         int32_t q, o = 8 * g, m = oc - o < 8 ? oc - o : 8;
+        /* the sums start at the bias (packed_bias has 0 past the last filter) */
+        v128_t a0 = wasm_v128_load(packed_bias + o), a1 = wasm_v128_load(packed_bias + o + 4), b0 = a0, b1 = a1, c0 = a0, c1 = a1, d0 = a0,
+               d1 = a1;
         int8_t *yp = y + p * oc + o;
         if (in_image) {
           int32_t ky;
@@ -704,9 +683,34 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
             DOT(d1, x, w1);
           }
         }
+        if (c2_whole[g]) {
+          /* eight channels that all take rq4(): their constants loaded once for the pixels */
+          rq_lanes q0, q1;
+          v128_t zp = wasm_i32x4_splat(f->zp), v;
+          q0.m = wasm_v128_load(f->mult + o);
+          q0.c = wasm_v128_load(f->c + o);
+          q0.p = wasm_v128_load(f->p + o);
+          q0.hmin = wasm_v128_load(c2_hmin + o);
+          q0.hmax = wasm_v128_load(c2_hmax + o);
+          q1.m = wasm_v128_load(f->mult + o + 4);
+          q1.c = wasm_v128_load(f->c + o + 4);
+          q1.p = wasm_v128_load(f->p + o + 4);
+          q1.hmin = wasm_v128_load(c2_hmin + o + 4);
+          q1.hmax = wasm_v128_load(c2_hmax + o + 4);
+#define C2_PIXEL(i, lo4, hi4)                                                                                      \
+  if (n > i) {                                                                                                     \
+    v = wasm_i16x8_narrow_i32x4(wasm_i32x4_add(rq4(lo4, &q0), zp), wasm_i32x4_add(rq4(hi4, &q1), zp));             \
+    wasm_v128_store64_lane(yp + i * oc, wasm_i8x16_narrow_i16x8(v, v), 0);                                         \
+  }
+          C2_PIXEL(0, a0, a1)
+          C2_PIXEL(1, b0, b1)
+          C2_PIXEL(2, c0, c1)
+          C2_PIXEL(3, d0, d1)
+#undef C2_PIXEL
+          continue;
+        }
 #define C2_PIXEL(i, lo4, hi4)                                                           \
-  if (n > i && m == 8) c2_store2(lo4, hi4, o, f, yp + i * oc);                          \
-  else if (n > i) {                                                                     \
+  if (n > i) {                                                                          \
     c2_store(lo4, o, m < 4 ? m : 4, f, l2, lz, h2, hz, yp + i * oc);                   \
     if (m > 4) c2_store(hi4, o + 4, m - 4, f, l2, lz, h2, hz, yp + i * oc + 4);        \
   }
