@@ -115,9 +115,9 @@ int qb_fc_int8_simd(const qb_fc_int8 *a);
 /* The most bytes of filters qb_conv_int8_simd() repacks (64 KiB); the tests lower it so the
  * unpacked path, taken by larger layers, runs on their small ones too. */
 extern int32_t qb_conv_simd_pack_limit;
-/* Calls of the SIMD build's cached fully connected kernel that repacked the layer ([0]) and
- * that found it repacked ([1]); the tests require both. */
-extern int32_t qb_simd_gemm_runs[2];
+/* Calls of the SIMD build's kernels on kept layers that repacked the layer and that found it
+ * repacked: fully connected [0] and [1], depthwise [2] and [3]; the tests require each. */
+extern int32_t qb_simd_gemm_runs[4];
 /* Sixteen channels' sums over a window of NHWC int8 pixels (AVERAGE_POOL_2D, MEAN). */
 void qb_sum16_int8(const int8_t *x, int32_t rows, int32_t cols, int32_t row_stride, int32_t px_stride, int32_t *sums);
 /* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */
