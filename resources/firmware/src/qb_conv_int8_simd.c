@@ -766,12 +766,224 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
   return 1;
 }
 
+/* ---- FULLY_CONNECTED (and 1x1 convolutions) on repacked, cached weights ------------------ */
+
+/*
+ * A layer's constant weights repacked once and kept, with everything per unit that does
+ * not change between invokes, in a static area of the SIMD build (outside the arena, which
+ * stays the same on every build). Per layer (an entry): the weights by groups of four units
+ * as depth / 8 runs of 32 bytes (the four units' same eight taps side by side, units past
+ * the last one zero), so a pass walks one pointer with constant offsets; per unit the bias
+ * with in_offset * (sum of the unit's weights) folded in (x * w summed plus that is
+ * (x + in_offset) * w summed, modulo 2^32 like the reference, so the input is read as it
+ * is, no widening copy with the offset added), and rq4()'s constants.
+ *
+ * An entry is found by the weights' address and the layer's parameters, and is valid for
+ * one qb_const_generation: qb_prepare bumps it on every qb_set_arena, so a model loaded
+ * into an instance where another model was (core/runtime makes an instance per
+ * interpreter, other hosts may not) never meets the other's entries, and two interpreters
+ * in one instance each find their own (different addresses). The area is emptied when the
+ * generation changes; layers that no longer fit take the other path, so a model larger
+ * than the area does not repack on every invoke. Callers pass cacheable = 1 only for
+ * weights and bias that are constant tensors of the model.
+ */
+#define GEMM_CACHE_BYTES (640 * 1024)
+#define GEMM_ENTRIES 64
+static v128_t gemm_area[GEMM_CACHE_BYTES / 16];
+typedef struct {
+  const int8_t *w;
+  const int32_t *bias, *mult;
+  const int8_t *shift;
+  int32_t kind, units, depth, in_offset, zp, lo, hi;
+  /* in gemm_area: packed weights, then per unit (rounded up to 4) bias, m, c, p, hmin, hmax */
+  int8_t *pw;
+  int32_t *beff, *m, *c, *p, *hmin, *hmax;
+  uint8_t *ok; /* per group of four units: all take rq4() */
+} gemm_layer;
+static gemm_layer gemm_entries[GEMM_ENTRIES];
+static int32_t gemm_count, gemm_next;
+static uint32_t gemm_used, gemm_generation;
+int32_t qb_simd_gemm_runs[4];
+
+/* The entry of a layer (kind 0: fully connected, 1: depthwise), or a new one with pw_bytes
+ * for its repacked weights (*fresh set: the caller fills them) and the per-unit constants
+ * filled; 0 when it does not fit. */
+static gemm_layer *layer_entry(int32_t kind, const int8_t *w, const int32_t *bias, const int32_t *mult, const int8_t *shift,
+                               int32_t units, int32_t depth, int32_t in_offset, int32_t zp, int32_t lo, int32_t hi, uint64_t pw_bytes,
+                               int *fresh) {
+  int32_t i, j, n4 = (units + 3) & ~3, L = lo - zp, H = hi - zp;
+  uint64_t need = ((pw_bytes + 15u) & ~(uint64_t)15u) + (uint64_t)n4 * 24u + (uint64_t)n4 / 4u;
+  gemm_layer *e;
+  uint8_t *base = (uint8_t *)gemm_area;
+  *fresh = 0;
+  if (gemm_generation != qb_const_generation) {
+    gemm_generation = qb_const_generation;
+    gemm_count = gemm_next = 0;
+    gemm_used = 0;
+  }
+  /* ops run in order: the entry after the last one found is the usual hit */
+  for (j = 0; j < gemm_count; j++) {
+    e = &gemm_entries[(gemm_next + j) % gemm_count];
+    if (e->kind == kind && e->w == w && e->bias == bias && e->mult == mult && e->shift == shift && e->units == units &&
+        e->depth == depth && e->in_offset == in_offset && e->zp == zp && e->lo == lo && e->hi == hi) {
+      gemm_next = (gemm_next + j + 1) % gemm_count;
+      qb_simd_gemm_runs[2 * kind + 1]++;
+      return e;
+    }
+  }
+  if (gemm_count == GEMM_ENTRIES || gemm_used + need + 16u > GEMM_CACHE_BYTES) return 0;
+  e = &gemm_entries[gemm_count];
+  e->kind = kind;
+  e->w = w;
+  e->bias = bias;
+  e->mult = mult;
+  e->shift = shift;
+  e->units = units;
+  e->depth = depth;
+  e->in_offset = in_offset;
+  e->zp = zp;
+  e->lo = lo;
+  e->hi = hi;
+  e->pw = (int8_t *)(base + gemm_used);
+  e->beff = (int32_t *)(void *)(base + gemm_used + ((pw_bytes + 15u) & ~(uint64_t)15u));
+  e->m = e->beff + n4;
+  e->c = e->m + n4;
+  e->p = e->c + n4;
+  e->hmin = e->p + n4;
+  e->hmax = e->hmin + n4;
+  e->ok = (uint8_t *)(e->hmax + n4);
+  gemm_used = (uint32_t)((gemm_used + need + 15u) & ~(uint64_t)15u);
+  for (i = 0; i < n4; i++) {
+    if (i >= units) {
+      e->beff[i] = e->m[i] = e->c[i] = e->p[i] = e->hmin[i] = e->hmax[i] = 0;
+      continue;
+    }
+    e->beff[i] = bias ? bias[i] : 0;
+    e->m[i] = mult[i];
+    rq_constants(mult + i, shift + i, 1, lo, hi, e->c + i, e->p + i);
+    e->hmin[i] = (2 * L - 1) * e->c[i] + (L <= 0);
+    e->hmax[i] = (2 * H + 1) * e->c[i] - (H >= 0);
+  }
+  for (i = 0; i < n4; i += 4) e->ok[i / 4] = e->p[i] && e->p[i + 1] && e->p[i + 2] && e->p[i + 3];
+  gemm_count++;
+  qb_simd_gemm_runs[2 * kind]++;
+  gemm_next = 0; /* the next op's entry, if it has one, is after this: the first on the next invoke */
+  *fresh = 1;
+  return e;
+}
+
+static const gemm_layer *gemm_find(const int8_t *w, const int32_t *bias, const int32_t *mult, const int8_t *shift, int32_t units,
+                                   int32_t depth, int32_t in_offset, int32_t zp, int32_t lo, int32_t hi) {
+  int32_t i, t, n4 = (units + 3) & ~3, fresh;
+  gemm_layer *e = layer_entry(0, w, bias, mult, shift, units, depth, in_offset, zp, lo, hi, (uint64_t)n4 * (uint64_t)depth, &fresh);
+  if (!e || !fresh) return e;
+  for (i = 0; i < n4; i++) {
+    int8_t *dst = e->pw + (i / 4) * 4 * depth + (i % 4) * 8;
+    int32_t sum = 0;
+    if (i >= units) {
+      for (t = 0; t < depth; t += 8) wasm_v128_store64_lane(dst + 4 * t, wasm_i64x2_splat(0), 0);
+      continue;
+    }
+    for (t = 0; t < depth; t++) {
+      dst[32 * (t / 8) + t % 8] = w[i * depth + t];
+      sum += w[i * depth + t];
+    }
+    e->beff[i] = (int32_t)((uint32_t)e->beff[i] + (uint32_t)in_offset * (uint32_t)sum);
+  }
+  return e;
+}
+
+/* n (at most 4) units' outputs from their sums (bias not yet added), units o.. */
+static inline void gemm_store4(v128_t acc, const gemm_layer *e, int32_t o, int32_t n, int8_t *y) {
+  acc = wasm_i32x4_add(acc, wasm_v128_load(e->beff + o));
+  if (n == 4 && e->ok[o / 4]) {
+    rq_lanes q;
+    v128_t v;
+    q.m = wasm_v128_load(e->m + o);
+    q.c = wasm_v128_load(e->c + o);
+    q.p = wasm_v128_load(e->p + o);
+    q.hmin = wasm_v128_load(e->hmin + o);
+    q.hmax = wasm_v128_load(e->hmax + o);
+    v = wasm_i32x4_add(rq4(acc, &q), wasm_i32x4_splat(e->zp));
+    v = wasm_i16x8_narrow_i32x4(v, v);
+    wasm_v128_store32_lane(y, wasm_i8x16_narrow_i16x8(v, v), 0);
+  } else {
+    int32_t s4[4], j;
+    wasm_v128_store(s4, acc);
+    for (j = 0; j < n; j++) y[j] = rq_scalar(s4[j], e->mult[o + j], e->shift[o + j], e->zp, e->lo, e->hi);
+  }
+}
+
+/* One row, four units a pass. Eight units a pass, one input load per eight weight loads,
+ * was slower: V8 loads the eight weight vectors first, and with eight accumulators spilled
+ * two of them on every group of taps (ad01 16.6 against 14.8 us an invoke, Node 20). */
+static void gemm_row4(const gemm_layer *e, const int8_t *x, int8_t *y) {
+  int32_t o, t, d = e->depth, units = e->units;
+  for (o = 0; o < units; o += 4) {
+    const int8_t *wp = e->pw + o * d;
+    v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
+    int32_t n = units - o < 4 ? units - o : 4;
+    for (t = 0; t < d; t += 8, wp += 32) {
+      v128_t u = wasm_i16x8_load8x8(x + t);
+      DOT(a0, u, wasm_i16x8_load8x8(wp));
+      DOT(a1, u, wasm_i16x8_load8x8(wp + 8));
+      DOT(a2, u, wasm_i16x8_load8x8(wp + 16));
+      DOT(a3, u, wasm_i16x8_load8x8(wp + 24));
+    }
+    gemm_store4(hsum4(a0, a1, a2, a3), e, o, n, y + o);
+  }
+}
+
+/* Two rows against every unit: four units a pass (sixteen accumulators would not fit V8's
+ * registers). */
+static void gemm_two_rows(const gemm_layer *e, const int8_t *xa, const int8_t *xb, int8_t *ya, int8_t *yb) {
+  int32_t o, t, d = e->depth, units = e->units;
+  for (o = 0; o < units; o += 4) {
+    const int8_t *wp = e->pw + o * d;
+    v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, f;
+    int32_t n = units - o < 4 ? units - o : 4;
+    for (t = 0; t < d; t += 8, wp += 32) {
+      v128_t u = wasm_i16x8_load8x8(xa + t), v = wasm_i16x8_load8x8(xb + t);
+      f = wasm_i16x8_load8x8(wp);
+      DOT(a0, u, f);
+      DOT(b0, v, f);
+      f = wasm_i16x8_load8x8(wp + 8);
+      DOT(a1, u, f);
+      DOT(b1, v, f);
+      f = wasm_i16x8_load8x8(wp + 16);
+      DOT(a2, u, f);
+      DOT(b2, v, f);
+      f = wasm_i16x8_load8x8(wp + 24);
+      DOT(a3, u, f);
+      DOT(b3, v, f);
+    }
+    gemm_store4(hsum4(a0, a1, a2, a3), e, o, n, ya + o);
+    gemm_store4(hsum4(b0, b1, b2, b3), e, o, n, yb + o);
+  }
+}
+
+/* rows rows of depth int8 values, one after another in x, into rows rows of units in y. */
+static int gemm_cached(const int8_t *x, int8_t *y, int32_t rows, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                       const int8_t *shift, int32_t units, int32_t depth, int32_t in_offset, int32_t zp, int32_t lo, int32_t hi) {
+  const gemm_layer *e;
+  int32_t r;
+  if (depth % 8 != 0 || units <= 0 || rows <= 0) return 0;
+  e = gemm_find(w, bias, mult, shift, units, depth, in_offset, zp, lo, hi);
+  if (!e) return 0;
+  for (r = 0; r + 1 < rows; r += 2) gemm_two_rows(e, x + r * depth, x + (r + 1) * depth, y + r * units, y + (r + 1) * units);
+  if (r < rows) gemm_row4(e, x + r * depth, y + r * units);
+  return 1;
+}
+
 int qb_fc_int8_simd(const qb_fc_int8 *a) {
   row_shape s = shape_of(a->depth);
   int16_t *rows[2];
   filters f;
   int32_t b;
   if (a->depth < 8 || a->w_offset != 0) return 0;
+  if (a->cacheable && gemm_cached(a->x, a->y, a->batches, a->w, a->bias, a->mult, a->shift, a->units, a->depth, a->in_offset, a->out_zp,
+                                  a->lo, a->hi))
+    return 1;
   setup(a->scratch, &s, a->units, a->mult, a->shift, a->lo, a->hi, rows, &f);
   f.w = a->w;
   f.bias = a->bias;
@@ -805,6 +1017,96 @@ int qb_fc_int8_simd(const qb_fc_int8 *a) {
     hi4 = wasm_i32x4_add(hi4, wasm_i32x4_extmul_high_i16x8(xv, wv));             \
   }
 
+/*
+ * Layers with a multiple of 8 channels, on filters kept repacked (the area of the fully
+ * connected kernel above; the fast path runs only on constant filter and bias, whose
+ * folded bias_eff the entry keeps): taps in pairs, each channel's two weights side by side
+ * as int16, the last odd tap paired with a weight of 0. Two taps' eight channels are
+ * interleaved by one i16x8 shuffle each half, so one i32x4.dot_i16x8_s adds two taps of
+ * four channels: per eight channels and two taps 2 loads, 2 shuffles, 2 dots and 2 adds,
+ * against 4 extended multiplies (three x86 instructions each in V8) and 4 adds before.
+ */
+static inline v128_t dw_rq(v128_t acc, const gemm_layer *e, int32_t c) {
+  rq_lanes q;
+  q.m = wasm_v128_load(e->m + c);
+  q.c = wasm_v128_load(e->c + c);
+  q.p = wasm_v128_load(e->p + c);
+  q.hmin = wasm_v128_load(e->hmin + c);
+  q.hmax = wasm_v128_load(e->hmax + c);
+  return wasm_i32x4_add(rq4(acc, &q), wasm_i32x4_splat(e->zp));
+}
+
+/* Eight channels' sums from channel c into y[c..c+7]. */
+static inline void dw_store8(v128_t s0, v128_t s1, const gemm_layer *e, int32_t c, int8_t *y) {
+  if (e->ok[c / 4] && e->ok[c / 4 + 1]) {
+    v128_t v = wasm_i16x8_narrow_i32x4(dw_rq(s0, e, c), dw_rq(s1, e, c + 4));
+    wasm_v128_store64_lane(y + c, wasm_i8x16_narrow_i16x8(v, v), 0);
+  } else {
+    int32_t acc[8], i;
+    wasm_v128_store(acc, s0);
+    wasm_v128_store(acc + 4, s1);
+    for (i = 0; i < 8; i++) y[c + i] = rq_scalar(acc[i], e->mult[c + i], e->shift[c + i], e->zp, e->lo, e->hi);
+  }
+}
+
+#define DW_PAIR(s0, s1, off)                                                                                      \
+  {                                                                                                               \
+    v128_t xa = wasm_i16x8_load8x8(tap[2 * q] + c + (off)), xb = wasm_i16x8_load8x8(tap[2 * q + 1] + c + (off));  \
+    s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(xa, xb, 0, 8, 1, 9, 2, 10, 3, 11), wasm_v128_load(wq + 2 * (off)))); \
+    s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(xa, xb, 4, 12, 5, 13, 6, 14, 7, 15),            \
+                                                 wasm_v128_load(wq + 2 * (off) + 8)));                            \
+  }
+
+static int dw_pairs(const qb_conv_int8 *a, int8_t *zrow) {
+  const int8_t *tap[DW_MAX_TAPS + 1];
+  int32_t taps = a->fh * a->fw, pairs = (taps + 1) / 2, oc = a->oc, b, oy, ox, ky, kx, t, c, q, fresh;
+  gemm_layer *e;
+  if (oc % 8 != 0 || !a->bias_eff)
+    return 0;
+  e = layer_entry(1, a->w, a->bias_eff, a->mult, a->shift, oc, taps, a->in_offset, a->out_zp, a->lo, a->hi,
+                  (uint64_t)pairs * (uint64_t)oc * 4u, &fresh);
+  if (!e) return 0;
+  if (fresh) {
+    int16_t *pw = (int16_t *)(void *)e->pw;
+    for (q = 0; q < pairs; q++)
+      for (c = 0; c < oc; c++) {
+        pw[(q * oc + c) * 2] = a->w[2 * q * oc + c];
+        pw[(q * oc + c) * 2 + 1] = 2 * q + 1 < taps ? a->w[(2 * q + 1) * oc + c] : 0;
+      }
+  }
+  for (b = 0; b < a->n; b++)
+    for (oy = 0; oy < a->oh; oy++)
+      for (ox = 0; ox < a->ow; ox++) {
+        int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
+        int8_t *y = a->y + ((b * a->oh + oy) * a->ow + ox) * oc;
+        for (ky = 0, t = 0; ky < a->fh; ky++)
+          for (kx = 0; kx < a->fw; kx++, t++) {
+            int32_t yy = y0 + a->dil_h * ky, xx = x0 + a->dil_w * kx;
+            tap[t] = yy < 0 || yy >= a->ih || xx < 0 || xx >= a->iw ? zrow : a->x + ((b * a->ih + yy) * a->iw + xx) * a->ic;
+          }
+        tap[taps] = tap[0]; /* the odd tap's partner, against weights of 0 */
+        for (c = 0; c + 16 <= oc; c += 16) {
+          v128_t s0 = wasm_v128_load(e->beff + c), s1 = wasm_v128_load(e->beff + c + 4), s2 = wasm_v128_load(e->beff + c + 8),
+                 s3 = wasm_v128_load(e->beff + c + 12);
+          const int16_t *wq = (const int16_t *)(const void *)e->pw + 2 * c;
+          for (q = 0; q < pairs; q++, wq += 2 * oc) {
+            DW_PAIR(s0, s1, 0)
+            DW_PAIR(s2, s3, 8)
+          }
+          dw_store8(s0, s1, e, c, y);
+          dw_store8(s2, s3, e, c + 8, y);
+        }
+        if (c < oc) {
+          v128_t s0 = wasm_v128_load(e->beff + c), s1 = wasm_v128_load(e->beff + c + 4);
+          const int16_t *wq = (const int16_t *)(const void *)e->pw + 2 * c;
+          for (q = 0; q < pairs; q++, wq += 2 * oc) DW_PAIR(s0, s1, 0)
+          dw_store8(s0, s1, e, c, y);
+        }
+      }
+  return 1;
+}
+#undef DW_PAIR
+
 int qb_dwconv_int8_simd(const qb_conv_int8 *a) {
   const int8_t *tap[DW_MAX_TAPS];
   int32_t *cc = (int32_t *)a->scratch, *pp = cc + a->ic;
@@ -817,6 +1119,7 @@ int qb_dwconv_int8_simd(const qb_conv_int8 *a) {
          zp = wasm_i32x4_splat(zpi);
   if (a->depth_multiplier != 1 || taps > DW_MAX_TAPS) return 0;
   for (c = 0; c < a->ic; c++) zrow[c] = (int8_t)(-a->in_offset);
+  if (dw_pairs(a, zrow)) return 1;
   rq_constants(mult, shift, oc, lo, hi, cc, pp);
   for (b = 0; b < a->n; b++)
     for (oy = 0; oy < a->oh; oy++)

@@ -257,6 +257,7 @@ qb_status qb_k_fully_connected(qb_interpreter *it, const qb_op *op) {
       a.batches = batches; a.units = units; a.depth = depth;
       a.in_offset = in_offset; a.w_offset = w_offset; a.out_zp = out->zero_point; a.lo = lo; a.hi = hi;
       a.mult = prepared + units; a.shift = (const int8_t *)(prepared + 2 * units); a.scratch = it->arena + it->scratch_offset;
+      a.cacheable = f->is_const && (!b || b->is_const);
       if (!use_fast(it) || !qb_fc_int8_fast(&a)) qb_fc_int8_ref(&a);
     }
     return QB_OK;

@@ -50,7 +50,13 @@ typedef struct {
   const int32_t *mult;
   const int8_t *shift;
   void *scratch;
+  int32_t cacheable; /* 1: w, bias, mult and shift are the model's, unchanged within qb_const_generation */
 } qb_fc_int8;
+
+/* Bumped by qb_prepare (every qb_set_arena): the SIMD build keeps repacked constant weights
+ * between invokes (qb_conv_int8_simd.c) for one generation only. Whoever changes weights a
+ * kernel has seen as constant at the same address bumps it too (the tests do). */
+extern uint32_t qb_const_generation;
 
 /* Prepared data per output channel: folded bias and multiplier (int32), shift (int8). */
 #define QB_PREPARED_BYTES_PER_CHANNEL 9u
@@ -127,6 +133,9 @@ enum {
 extern int32_t qb_conv_simd_paths[QB_SIMD_CONV_PATHS];
 /* Calls of qb_add_int8_simd() that rescaled the operands in the lanes (no tables). */
 extern int32_t qb_add_simd_lanes;
+/* Calls of the SIMD build's kernels on kept layers that repacked the layer and that found it
+ * repacked: fully connected [0] and [1], depthwise [2] and [3]; the tests require each. */
+extern int32_t qb_simd_gemm_runs[4];
 /* Sixteen channels' sums over a window of NHWC int8 pixels (AVERAGE_POOL_2D, MEAN). */
 void qb_sum16_int8(const int8_t *x, int32_t rows, int32_t cols, int32_t row_stride, int32_t px_stride, int32_t *sums);
 /* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */

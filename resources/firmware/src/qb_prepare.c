@@ -92,8 +92,11 @@ static void prepare_op(qb_interpreter *it, const qb_op *op, int32_t channels) {
                            bias_eff);
 }
 
+uint32_t qb_const_generation;
+
 void qb_prepare(qb_interpreter *it) {
   int32_t i;
+  qb_const_generation++;
   for (i = 0; i < it->op_count; i++) {
     int32_t channels = int8_channels(it, &it->ops[i]);
     if (channels) prepare_op(it, &it->ops[i], channels);

@@ -29,6 +29,13 @@ static void fill(int8_t *p, int32_t n) {
   for (i = 0; i < n; i++) p[i] = (int8_t)rnd(-128, 127);
 }
 
+/* New weights at the same address: what the SIMD build kept as a model's constant weights
+ * is stale from here on, as after qb_set_arena. */
+static void fill_w(int8_t *p, int32_t n) {
+  fill(p, n);
+  qb_const_generation++;
+}
+
 static int same(const int8_t *a, const int8_t *b, int32_t n) {
   int32_t i;
   for (i = 0; i < n; i++)
@@ -84,7 +91,8 @@ static void random_window(qb_conv_int8 *a, int depthwise) {
   a->ih = rnd(1, 14);
   a->iw = rnd(1, 14);
   /* multiples of 8 (the SIMD build reads those windows in place) a quarter of the time */
-  a->ic = depthwise ? rnd(1, 20) : rnd(0, 3) ? rnd(1, 12) : 8 * rnd(1, 2);
+  /* depthwise: multiples of 8 (the SIMD build's repacked pairs of taps) a third of the time */
+  a->ic = depthwise ? (rnd(0, 2) ? rnd(1, 20) : 8 * rnd(1, 2)) : rnd(0, 3) ? rnd(1, 12) : 8 * rnd(1, 2);
   a->depth_multiplier = depthwise && rnd(0, 3) == 0 ? 2 : 1;
   a->oc = depthwise ? a->ic * a->depth_multiplier : rnd(1, 40);
   a->fh = rnd(1, 5);
@@ -170,7 +178,7 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
   a.pad_h = qb_padding(a.stride_h, a.dil_h, a.ih, a.fh, a.oh);
   a.pad_w = qb_padding(a.stride_w, a.dil_w, a.iw, a.fw, a.ow);
   fill(x, a.n * a.ih * a.iw * a.ic);
-  fill(w, depthwise ? a.fh * a.fw * a.oc : a.oc * a.fh * a.fw * a.ic);
+  fill_w(w, depthwise ? a.fh * a.fw * a.oc : a.oc * a.fh * a.fw * a.ic);
   if (!depthwise && rnd(0, 1))
     real_requant(a.oc, a.fh * a.fw * a.ic);
   else
@@ -211,6 +219,17 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
     return 0;
   }
   QB_CHECK(same(y_ref, y_fast, out_count));
+  if (depthwise) {
+    /* again, as the next invoke: the same filters, which the SIMD build now keeps repacked */
+    fill(x, a.n * a.ih * a.iw * a.ic);
+    a.y = y_ref;
+    qb_dwconv_int8_ref(&a);
+    a.y = y_fast;
+    poison(y_fast, out_count);
+    dirty_scratch();
+    QB_CHECK(qb_dwconv_int8_fast(&a));
+    QB_CHECK(same(y_ref, y_fast, out_count));
+  }
 #if M4_KERNELS
   if (!depthwise) {
     /* the four-pixel kernel itself, which the dispatch above may have passed over */
@@ -245,16 +264,19 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
 
 static void fc_case(void) {
   qb_fc_int8 a;
+  int32_t kind = rnd(0, 2);
   a.batches = rnd(1, 3);
   a.units = rnd(1, 60);
-  a.depth = rnd(0, 1) ? 4 * rnd(1, 22) : rnd(1, 90);
+  /* multiples of 8 are the SIMD build's cached path */
+  a.depth = kind == 0 ? 4 * rnd(1, 22) : kind == 1 ? 8 * rnd(1, 12) : rnd(1, 90);
+  a.cacheable = rnd(0, 3) != 0;
   a.in_offset = rnd(-127, 128);
   a.w_offset = 0;
   a.out_zp = rnd(-128, 127);
   a.lo = rnd(-128, 0);
   a.hi = rnd(0, 127);
   fill(x, a.batches * a.depth);
-  fill(w, a.units * a.depth);
+  fill_w(w, a.units * a.depth);
   if (rnd(0, 1))
     real_requant(a.units, a.depth);
   else
@@ -277,6 +299,17 @@ static void fc_case(void) {
   dirty_scratch();
   QB_CHECK(qb_fc_int8_fast(&a));
   QB_CHECK(same(y_ref, y_fast, a.batches * a.units));
+  if (a.cacheable) {
+    /* again, as the next invoke: the same weights, now repacked, new input rows */
+    fill(x, a.batches * a.depth);
+    a.y = y_ref;
+    qb_fc_int8_ref(&a);
+    a.y = y_fast;
+    poison(y_fast, a.batches * a.units);
+    dirty_scratch();
+    QB_CHECK(qb_fc_int8_fast(&a));
+    QB_CHECK(same(y_ref, y_fast, a.batches * a.units));
+  }
 #if M4_KERNELS
   poison(y_fast, a.batches * a.units);
   if (qb_fc_int8_m4(&a)) {
@@ -477,6 +510,11 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_IN_PLACE] > rounds / 100);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_GATHERED] > rounds / 12);
   QB_CHECK(qb_add_simd_lanes > rounds / 3);
+  /* the kept fully connected and depthwise layers, repacked and found again */
+  QB_CHECK(qb_simd_gemm_runs[0] > rounds / 8);
+  QB_CHECK(qb_simd_gemm_runs[1] > rounds / 8);
+  QB_CHECK(qb_simd_gemm_runs[2] > rounds / 16);
+  QB_CHECK(qb_simd_gemm_runs[3] > rounds / 16);
 #endif
   QB_CHECK(plane > rounds / 4);
   QB_CHECK(plane_s2_cases > rounds / 16);
