@@ -105,6 +105,22 @@ void qb_prepare(qb_interpreter *it);
 /* Runs operator `index`. */
 qb_status qb_run_op(qb_interpreter *it, int32_t index);
 
+/* Desktop builds (host and wasm: compress's evaluation, the benches) run each float island
+ * (DEQUANTIZE, ADD/SUB/MUL by constants, QUANTIZE) in one pass; board builds run the ops one
+ * by one, so their code stays as it was. The reference build runs every op on its own. */
+#ifndef QB_FUSE_ISLANDS
+#if (defined(__wasm__) || defined(__x86_64__) || defined(__aarch64__)) && !defined(QB_REFERENCE_KERNELS)
+#define QB_FUSE_ISLANDS 1
+#else
+#define QB_FUSE_ISLANDS 0
+#endif
+#endif
+#if QB_FUSE_ISLANDS
+/* When op `index` starts a float island that runs in one pass, runs it and returns how many
+ * ops it covered; else 0 (nothing run: the ops go one by one). */
+int32_t qb_run_island(qb_interpreter *it, int32_t index);
+#endif
+
 const char *qb_op_name(int32_t code);
 
 /* Options table field readers (offsets validated at load time). */

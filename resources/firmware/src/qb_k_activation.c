@@ -4,11 +4,9 @@
  * of TFLite (reference_ops::Softmax, reference_integer_ops::Logistic/Tanh,
  * reference_ops::HardSwish), not the lookup tables of TFLite's optimized kernels.
  */
+#include "qb_float_steps.h"
 #include "qb_kernels.h"
 #include "qb_math.h"
-#if defined(__wasm_simd128__)
-#include <wasm_simd128.h>
-#endif
 
 /* CalculateInputRadius: the largest |input| before the fixed-point function saturates. */
 static int32_t input_radius(int integer_bits, int left_shift) {
@@ -260,45 +258,22 @@ void qb_quantize_f32_ref(const float *x, int8_t *y, int32_t n, float scale, int3
   }
 }
 
-/* A value past +-512 gives the same clamped int8 after rounding and any int8 zero point, so
- * it is clamped there first; in that range truncation is exact and the distance to it
- * decides the rounding as qb_round_to_int does. NaN stays NaN through the clamp and gives
- * 0, as there. */
-static int32_t round_clamped(float v) {
-  int32_t r;
-  float d;
-  if (v != v) return 0;
-  v = v < -512.0f ? -512.0f : (v > 512.0f ? 512.0f : v);
-  r = (int32_t)v;
-  d = v - (float)r;
-  return r + (d >= 0.5f) - (d <= -0.5f);
-}
-
 int qb_quantize_f32_fast(const float *x, int8_t *y, int32_t n, float scale, int32_t zero_point) {
   int32_t i = 0;
   if (zero_point < -128 || zero_point > 127) return 0;
 #if defined(__wasm_simd128__)
   {
-    const v128_t vs = wasm_f32x4_splat(scale), lo = wasm_f32x4_splat(-512.0f), hi = wasm_f32x4_splat(512.0f);
-    const v128_t half = wasm_f32x4_splat(0.5f), neg_half = wasm_f32x4_splat(-0.5f), zp = wasm_i32x4_splat(zero_point);
+    const v128_t vs = wasm_f32x4_splat(scale), zp = wasm_i32x4_splat(zero_point);
     for (; i + 16 <= n; i += 16) {
       v128_t q[4];
       int k;
-      for (k = 0; k < 4; k++) {
-        /* pmax/pmin are the C ternaries (NaN passes through); trunc_sat maps NaN to 0 */
-        v128_t v = wasm_f32x4_pmin(wasm_f32x4_pmax(wasm_f32x4_div(wasm_v128_load(x + i + 4 * k), vs), lo), hi);
-        v128_t t = wasm_f32x4_trunc(v), d = wasm_f32x4_sub(v, t);
-        v128_t r = wasm_i32x4_trunc_sat_f32x4(t);
-        /* comparison masks are -1 where true */
-        r = wasm_i32x4_add(wasm_i32x4_sub(r, wasm_f32x4_ge(d, half)), wasm_f32x4_le(d, neg_half));
-        q[k] = wasm_i32x4_add(r, zp);
-      }
+      for (k = 0; k < 4; k++) q[k] = qb_quantize_f32x4(wasm_v128_load(x + i + 4 * k), vs, zp);
       /* the saturating narrows are the clamp to [-128, 127] */
       wasm_v128_store(y + i, wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q[0], q[1]), wasm_i16x8_narrow_i32x4(q[2], q[3])));
     }
   }
 #endif
-  for (; i < n; i++) y[i] = (int8_t)qb_clamp(round_clamped(x[i] / scale) + zero_point, -128, 127);
+  for (; i < n; i++) y[i] = (int8_t)qb_clamp(qb_round_clamped(x[i] / scale) + zero_point, -128, 127);
   return 1;
 }
 
@@ -312,9 +287,25 @@ void qb_dequantize_i8_ref(const int8_t *x, float *y, int32_t n, float scale, int
  * and rounding it to float is exactly the float product: same bits, no double arithmetic
  * (which the Cortex-M4F does in software). */
 int qb_dequantize_i8_fast(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point) {
-  int32_t i;
+  int32_t i = 0;
   if (zero_point < -128 || zero_point > 127) return 0;
-  for (i = 0; i < n; i++) y[i] = scale * (float)(x[i] - zero_point);
+#if defined(__wasm_simd128__)
+  {
+    /* the same int subtraction, exact conversion and float product, four lanes at a time */
+    const v128_t vs = wasm_f32x4_splat(scale), zp = wasm_i32x4_splat(zero_point);
+    for (; i + 16 <= n; i += 16) {
+      v128_t b = wasm_v128_load(x + i), lo = wasm_i16x8_extend_low_i8x16(b), hi = wasm_i16x8_extend_high_i8x16(b);
+      v128_t q[4];
+      int k;
+      q[0] = wasm_i32x4_extend_low_i16x8(lo);
+      q[1] = wasm_i32x4_extend_high_i16x8(lo);
+      q[2] = wasm_i32x4_extend_low_i16x8(hi);
+      q[3] = wasm_i32x4_extend_high_i16x8(hi);
+      for (k = 0; k < 4; k++) wasm_v128_store(y + i + 4 * k, wasm_f32x4_mul(vs, wasm_f32x4_convert_i32x4(wasm_i32x4_sub(q[k], zp))));
+    }
+  }
+#endif
+  for (; i < n; i++) y[i] = scale * (float)(x[i] - zero_point);
   return 1;
 }
 

@@ -1,9 +1,7 @@
 /* ADD, SUB and MUL with NumPy broadcasting up to 4-D; int8 follows TFLite's
  * reference AddElementwise/SubElementwise (left shift 20) and MulElementwise. */
+#include "qb_float_steps.h"
 #include "qb_kernels.h"
-#if defined(__wasm_simd128__)
-#include <wasm_simd128.h>
-#endif
 
 typedef struct { int32_t dims[4], sa[4], sb[4]; } bcast;
 
@@ -53,19 +51,16 @@ static int32_t period(const int32_t dims[4], const int32_t s[4]) {
 /* The element loops: one operation and the reference's clamp, no index arithmetic. An
  * operand steps by 1 (a vector) or 0 (one value). The operands keep their order (a op b),
  * so every float is the reference's bit for bit. */
-static inline float clampf(float r, float lo, float hi) { return r < lo ? lo : (r > hi ? hi : r); }
-
 static void block(int32_t op, const float *a, int32_t da, const float *b, int32_t db, float *y, int32_t m, float lo, float hi) {
   int32_t j = 0;
 #if defined(__wasm_simd128__)
-  /* pmax(r, lo) is r < lo ? lo : r and pmin(t, hi) is hi < t ? hi : t: the C clamp, NaN too. */
   const v128_t vlo = wasm_f32x4_splat(lo), vhi = wasm_f32x4_splat(hi);
   const v128_t sa = wasm_f32x4_splat(a[0]), sb = wasm_f32x4_splat(b[0]);
 #define QB_F32X4_LOOP(va, vb)                                                                     \
   for (; j + 4 <= m; j += 4) {                                                                    \
     v128_t r = op == QB_OP_ADD ? wasm_f32x4_add(va, vb) : op == QB_OP_SUB ? wasm_f32x4_sub(va, vb) \
                                                         : wasm_f32x4_mul(va, vb);                 \
-    wasm_v128_store(y + j, wasm_f32x4_pmin(wasm_f32x4_pmax(r, vlo), vhi));                        \
+    wasm_v128_store(y + j, qb_clamp_f32x4(r, vlo, vhi));                                          \
   }
   if (da && db) QB_F32X4_LOOP(wasm_v128_load(a + j), wasm_v128_load(b + j))
   else if (da) QB_F32X4_LOOP(wasm_v128_load(a + j), sb)
@@ -75,11 +70,11 @@ static void block(int32_t op, const float *a, int32_t da, const float *b, int32_
   a += j * da;
   b += j * db;
   if (op == QB_OP_ADD)
-    for (; j < m; j++, a += da, b += db) y[j] = clampf(*a + *b, lo, hi);
+    for (; j < m; j++, a += da, b += db) y[j] = qb_clampf(*a + *b, lo, hi);
   else if (op == QB_OP_SUB)
-    for (; j < m; j++, a += da, b += db) y[j] = clampf(*a - *b, lo, hi);
+    for (; j < m; j++, a += da, b += db) y[j] = qb_clampf(*a - *b, lo, hi);
   else
-    for (; j < m; j++, a += da, b += db) y[j] = clampf(*a * *b, lo, hi);
+    for (; j < m; j++, a += da, b += db) y[j] = qb_clampf(*a * *b, lo, hi);
 }
 
 int qb_binary_f32_fast(const qb_binary_f32 *e) {

@@ -174,6 +174,29 @@ void qb_dequantize_i8_ref(const int8_t *x, float *y, int32_t n, float scale, int
 int qb_dequantize_i8_fast(const int8_t *x, float *y, int32_t n, float scale, int32_t zero_point);
 int qb_add_int8_simd(const qb_add_int8 *a); /* SIMD builds only; 0: not covered */
 
+#if QB_FUSE_ISLANDS
+/* A float island in one pass (qb_k_island.c): int8 x dequantized with in_scale and in_zp,
+ * then each step `f = clamp(f op v, lo, hi)` (`v op f` when swap; v[c] for the element's
+ * place c in its row of `row` elements when per_row, else v[0]), then quantized to int8 y
+ * with out_scale and out_zp: element for element what the ops' fast kernels give one after
+ * the other. 0 for zero points outside int8, or when y starts inside x past its start (an
+ * element would be overwritten before it is read). */
+#define QB_ISLAND_MAX_STEPS 4
+typedef struct {
+  int32_t op, swap, per_row;
+  const float *v;
+  float lo, hi;
+} qb_island_step;
+typedef struct {
+  const int8_t *x;
+  int8_t *y;
+  int32_t n, row, in_zp, out_zp, steps;
+  float in_scale, out_scale;
+  qb_island_step step[QB_ISLAND_MAX_STEPS];
+} qb_island;
+int qb_island_fast(const qb_island *e);
+#endif
+
 qb_status qb_k_conv2d(qb_interpreter *it, const qb_op *op);
 qb_status qb_k_depthwise(qb_interpreter *it, const qb_op *op);
 qb_status qb_k_fully_connected(qb_interpreter *it, const qb_op *op);

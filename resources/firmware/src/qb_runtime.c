@@ -140,10 +140,20 @@ qb_status qb_invoke(qb_interpreter *it) {
   }
   if (!it->observer) {
     for (i = 0; i < it->op_count; i++) {
+#if QB_FUSE_ISLANDS
+      if (it->ops[i].code == QB_OP_DEQUANTIZE) {
+        int32_t fused = qb_run_island(it, i);
+        if (fused) {
+          i += fused - 1;
+          continue;
+        }
+      }
+#endif
       if ((st = qb_run_op(it, i)) != QB_OK) return st;
     }
     return QB_OK;
   }
+  /* With an observer every op runs on its own, so each one's output is there to look at. */
   for (i = 0; i < it->op_count; i++) {
     if ((st = qb_run_op(it, i)) != QB_OK) return st;
     it->observer(it->observer_context, i);

@@ -481,6 +481,84 @@ static void quantize_case(void) {
   QB_CHECK(same_float(fy_ref, fy_fast, n));
 }
 
+#if QB_FUSE_ISLANDS
+/* A float island in one pass against its ops' reference kernels one after the other:
+ * DEQUANTIZE, zero to four ADD/SUB/MUL by a per-row vector or one value (either operand
+ * order, every fused activation), QUANTIZE; rows of whole groups of sixteen with the
+ * exporter's MUL-then-ADD (the SIMD build's register path) and any other rows and steps,
+ * written in place, below the input or apart from it. Returns 1 when the case has the
+ * register path's shape. */
+static int island_case(void) {
+  static int8_t buf[2 * MAX_F];
+  qb_island e;
+  const int32_t ops[3] = {QB_OP_ADD, QB_OP_SUB, QB_OP_MUL};
+  int32_t bn = rnd(0, 1), row, rows, n, i, s, place = rnd(0, 2);
+  row = bn ? 16 * rnd(1, 8) : rnd(1, 70);
+  rows = rnd(1, MAX_F / row);
+  n = row * rows;
+  e.n = n;
+  e.row = row;
+  e.in_zp = rnd(-128, 127);
+  e.out_zp = rnd(-128, 127);
+  e.in_scale = rnd(0, 9) ? (float)rnd(1, 100000) / 1048576.0f : random_float();
+  e.out_scale = rnd(0, 9) ? (float)rnd(1, 100000) / 1048576.0f : rnd(0, 1) ? 1e-40f : 3e37f;
+  e.steps = bn ? 2 : rnd(0, QB_ISLAND_MAX_STEPS);
+  for (s = 0; s < e.steps; s++) {
+    qb_island_step *st = &e.step[s];
+    float *v = s & 1 ? fb + 150 * (s / 2) : fa + 150 * (s / 2);
+    st->op = bn ? (s == 0 ? QB_OP_MUL : QB_OP_ADD) : ops[rnd(0, 2)];
+    st->swap = bn ? 0 : rnd(0, 1);
+    st->per_row = bn || rnd(0, 2) ? 1 : 0;
+    for (i = 0; i < (st->per_row ? row : 1); i++) v[i] = rnd(0, 15) ? (float)rnd(-30000, 30000) / 8192.0f : random_float();
+    st->v = v;
+    switch (rnd(0, 3)) {
+      case 0: qb_act_range_float(QB_ACT_NONE, &st->lo, &st->hi); break;
+      case 1: qb_act_range_float(QB_ACT_RELU, &st->lo, &st->hi); break;
+      case 2: qb_act_range_float(QB_ACT_RELU6, &st->lo, &st->hi); break;
+      default: qb_act_range_float(QB_ACT_RELU_N1_TO_1, &st->lo, &st->hi); break;
+    }
+  }
+  /* the input in the second half of buf; the output on it, below it or elsewhere */
+  e.x = buf + MAX_F;
+  fill(buf + MAX_F, n);
+  /* op by op: every float in fy_ref, the int8 result in y_ref */
+  qb_dequantize_i8_ref(e.x, fy_ref, n, e.in_scale, e.in_zp);
+  for (s = 0; s < e.steps; s++) {
+    const qb_island_step *st = &e.step[s];
+    qb_binary_f32 b;
+    int32_t t[4] = {0, 0, row, 1}, c[4] = {0, 0, 0, 0};
+    c[3] = st->per_row;
+    b.dims[0] = b.dims[1] = 1;
+    b.dims[2] = rows;
+    b.dims[3] = row;
+    for (i = 0; i < 4; i++) {
+      b.sa[i] = st->swap ? c[i] : t[i];
+      b.sb[i] = st->swap ? t[i] : c[i];
+    }
+    b.a = st->swap ? st->v : fy_ref;
+    b.b = st->swap ? fy_ref : st->v;
+    b.y = fy_fast;
+    b.op = st->op;
+    b.lo = st->lo;
+    b.hi = st->hi;
+    qb_binary_f32_ref(&b);
+    for (i = 0; i < n; i++) fy_ref[i] = fy_fast[i];
+  }
+  qb_quantize_f32_ref(fy_ref, y_ref, n, e.out_scale, e.out_zp);
+  e.y = place == 0 ? buf + MAX_F : place == 1 ? buf + MAX_F - rnd(1, MAX_F) : y_fast;
+  if (place == 2) poison(y_fast, n);
+  QB_CHECK(qb_island_fast(&e));
+  QB_CHECK(same(y_ref, e.y, n));
+  /* an output that starts inside the input past its start is declined */
+  if (n > 1) {
+    e.x = buf;
+    e.y = buf + rnd(1, n - 1);
+    QB_CHECK(!qb_island_fast(&e));
+  }
+  return bn;
+}
+#endif
+
 void qb_fast_kernel_cases(int32_t rounds) {
   int32_t i, conv = 0, dw = 0, plane = 0, binary = 0;
   for (i = 0; i < rounds; i++) conv += conv_case(0, &plane);
@@ -489,6 +567,13 @@ void qb_fast_kernel_cases(int32_t rounds) {
   for (i = 0; i < rounds; i++) add_case();
   for (i = 0; i < rounds; i++) binary += binary_f32_case();
   for (i = 0; i < rounds; i++) quantize_case();
+#if QB_FUSE_ISLANDS
+  {
+    int32_t island = 0;
+    for (i = 0; i < rounds; i++) island += island_case();
+    QB_CHECK(island > rounds / 4);
+  }
+#endif
   /* enough cases actually exercised the fast paths */
   QB_CHECK(conv > rounds / 3);
   QB_CHECK(dw > rounds / 3);

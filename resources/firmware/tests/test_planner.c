@@ -2,6 +2,8 @@
 #include "test_graph.h"
 #include "qb_fixedpoint.h"
 
+#include <string.h>
+
 static test_graph g;
 
 /* y is computed in place of x: the op where x dies produces y from x elementwise in float. */
@@ -100,6 +102,106 @@ static void test_planner_float_island(void) {
   CHECK(plan_is_sound(&g.it));
 }
 
+static void count_op(void *context, int32_t op_index) {
+  (void)op_index;
+  (*(int32_t *)context)++;
+}
+
+/* Builds x (int8, 1x3x4xC) -> DEQUANTIZE -> MUL by a per-channel factor -> `second` (ADD of
+ * a per-channel offset with RELU, or SUB from one value) -> QUANTIZE; `mul_out` also a graph
+ * output when `exposed`, or a RESHAPE after the MUL when `reshaped`. Returns x. */
+static float factor[48], offset[48];
+static const float one[1] = {0.75f};
+
+static int island_graph(int32_t channels, int32_t second, int exposed, int reshaped, int *q_out, int *mul_out) {
+  int32_t dims[4] = {1, 3, 4, 0}, dc[1], d_one[1] = {1}, relu[1] = {QB_ACT_RELU}, i;
+  int x, deq, m, prod, shaped, c, sum, q, ins[2], outs[2];
+  dims[3] = channels;
+  dc[0] = channels;
+  for (i = 0; i < channels; i++) {
+    factor[i] = 0.25f + 0.125f * (float)(i % 7) - (i % 3 == 0 ? 1.0f : 0.0f);
+    offset[i] = -2.0f + 0.3f * (float)i;
+  }
+  tg_init(&g);
+  x = tg_tensor(&g, QB_TYPE_INT8, 4, dims, 0.05f, 9, 0);
+  deq = tg_tensor(&g, QB_TYPE_FLOAT32, 4, dims, 0.0f, 0, 0);
+  m = tg_tensor(&g, QB_TYPE_FLOAT32, 1, dc, 0.0f, 0, factor);
+  prod = tg_tensor(&g, QB_TYPE_FLOAT32, 4, dims, 0.0f, 0, 0);
+  shaped = reshaped ? tg_tensor(&g, QB_TYPE_FLOAT32, 4, dims, 0.0f, 0, 0) : prod;
+  c = second == QB_OP_ADD ? tg_tensor(&g, QB_TYPE_FLOAT32, 1, dc, 0.0f, 0, offset) : tg_tensor(&g, QB_TYPE_FLOAT32, 1, d_one, 0.0f, 0, one);
+  sum = tg_tensor(&g, QB_TYPE_FLOAT32, 4, dims, 0.0f, 0, 0);
+  q = tg_tensor(&g, QB_TYPE_INT8, 4, dims, 0.04f, -20, 0);
+  tg_op(&g, QB_OP_DEQUANTIZE, 1, &x, 1, &deq, 0, 0);
+  ins[0] = deq;
+  ins[1] = m;
+  tg_op(&g, QB_OP_MUL, 2, ins, 1, &prod, 0, 0);
+  if (reshaped) tg_op(&g, QB_OP_RESHAPE, 1, &prod, 1, &shaped, 0, 0);
+  /* ADD: the island's value first; SUB: the one value minus it */
+  ins[0] = second == QB_OP_ADD ? shaped : c;
+  ins[1] = second == QB_OP_ADD ? c : shaped;
+  tg_op(&g, second, 2, ins, 1, &sum, second == QB_OP_ADD ? 1 : 0, relu);
+  tg_op(&g, QB_OP_QUANTIZE, 1, &sum, 1, &q, 0, 0);
+  outs[0] = q;
+  outs[1] = prod;
+  tg_io(&g, 1, &x, exposed ? 2 : 1, outs);
+  *q_out = q;
+  *mul_out = prod;
+  return x;
+}
+
+/*
+ * Desktop builds run a float island in one pass; the bytes must be those of its ops one by
+ * one (an observer makes qb_invoke run every op on its own). Channel counts with whole
+ * groups of sixteen (the SIMD build's register path) and not; islands that must not be
+ * fused (an intermediate read by something else, an op between) run op by op.
+ */
+static void test_fused_island(void) {
+  static const int32_t channels[4] = {32, 48, 5, 17};
+  int32_t k, i, ops;
+  for (k = 0; k < 8; k++) {
+    int q, prod, x = island_graph(channels[k % 4], k < 4 ? QB_OP_ADD : QB_OP_SUB, 0, 0, &q, &prod);
+    int8_t *in, *out, fused[3 * 4 * 48];
+    int32_t n = 12 * channels[k % 4];
+    CHECK_EQ(tg_ready(&g), QB_OK);
+    in = (int8_t *)tg_data(&g, x);
+    for (i = 0; i < n; i++) in[i] = (int8_t)((i * 37 + k * 11) % 256 - 128);
+    CHECK_EQ(qb_invoke(&g.it), QB_OK);
+    out = (int8_t *)tg_data(&g, q);
+    memcpy(fused, out, (size_t)n);
+#if QB_FUSE_ISLANDS
+    CHECK_EQ(qb_run_island(&g.it, 0), 4);
+    CHECK_EQ(qb_run_island(&g.it, 1), 0);
+#endif
+    ops = 0;
+    qb_set_op_observer(&g.it, count_op, &ops);
+    memset(out, 0x55, (size_t)n);
+    CHECK_EQ(qb_invoke(&g.it), QB_OK);
+    CHECK_EQ(ops, 4);
+    CHECK(memcmp(fused, out, (size_t)n) == 0);
+    /* and the values are the reference formulas' */
+    for (i = 0; i < n; i++) {
+      int32_t ch = i % channels[k % 4];
+      float f = (float)((double)0.05f * (in[i] - 9)) * factor[ch];
+      if (k < 4) {
+        f = f + offset[ch];
+        f = f < 0.0f ? 0.0f : f;
+      } else {
+        f = 0.75f - f;
+      }
+      CHECK_EQ(out[i], qb_clamp(qb_round_to_int(f / 0.04f) - 20, -128, 127));
+    }
+  }
+#if QB_FUSE_ISLANDS
+  for (k = 0; k < 2; k++) {
+    int q, prod;
+    island_graph(32, QB_OP_ADD, k == 0, k == 1, &q, &prod);
+    CHECK_EQ(tg_ready(&g), QB_OK);
+    CHECK_EQ(qb_run_island(&g.it, 0), 0);
+    CHECK_EQ(qb_invoke(&g.it), QB_OK);
+  }
+#endif
+}
+
 void test_planner(void) {
   int32_t d100[1] = {100}, d200[1] = {200};
   int a, b, c, d, e;
@@ -150,4 +252,5 @@ void test_planner(void) {
   CHECK(plan_is_sound(&g.it));
 
   test_planner_float_island();
+  test_fused_island();
 }
