@@ -6,6 +6,9 @@
  * - CONV_2D with input channels not a multiple of 8 or at most 128 taps: four output pixels
  *   times eight filters per block on gathered int16 rows, one pair of taps per
  *   i32x4.dot_i16x8_s (conv_c2()).
+ * - FULLY_CONNECTED with constant weights and depths that are multiples of 8: one or two
+ *   input rows times four units on weights repacked once and kept (gemm_row4(),
+ *   gemm_two_rows(); see layer_entry()).
  * - Other CONV_2D and FULLY_CONNECTED: two output pixels times four filters per block, each
  *   pixel's window read in place when the input channels are a multiple of 8, else
  *   gathered once into a row of int16 x + in_offset (0 outside the image),
@@ -13,7 +16,9 @@
  *   window whose tap count is not a multiple of 8 ends in one more group of eight: the
  *   filter's last eight taps against a row slot whose leading lanes are 0, so no tap is
  *   counted twice and no filter is read past its end.
- * - DEPTHWISE_CONV_2D: sixteen channels per pass, x * w by i32x4.extmul_*_i16x8 plus the
+ * - DEPTHWISE_CONV_2D with a multiple of 8 channels: pairs of taps on kept filters, one
+ *   i32x4.dot_i16x8_s per two taps of four channels (dw_pairs()).
+ * - Other DEPTHWISE_CONV_2D: sixteen channels per pass, x * w by i32x4.extmul_*_i16x8 plus the
  *   folded bias (see qb_conv_int8.c for why out-of-image taps read the zero point).
  * - The requantization of four channels at once (rq4()): qb_mbqm's two roundings, exact.
  * - Same-shape ADD/SUB: tabulated operands, the output requantized by rq4().
@@ -642,7 +647,7 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
   return 1;
 }
 
-/* ---- FULLY_CONNECTED (and 1x1 convolutions) on repacked, cached weights ------------------ */
+/* ---- layers kept repacked between invokes; FULLY_CONNECTED on them ------------------------ */
 
 /*
  * A layer's constant weights repacked once and kept, with everything per unit that does
@@ -661,7 +666,8 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
  * in one instance each find their own (different addresses). The area is emptied when the
  * generation changes; layers that no longer fit take the other path, so a model larger
  * than the area does not repack on every invoke. Callers pass cacheable = 1 only for
- * weights and bias that are constant tensors of the model.
+ * weights and bias that are constant tensors of the model. Depthwise layers (dw_pairs())
+ * and the four-pixel conv block (c2_filters()) keep their repacked filters here too.
  */
 #define GEMM_CACHE_BYTES (640 * 1024)
 #define GEMM_ENTRIES 64
@@ -681,7 +687,7 @@ static int32_t gemm_count, gemm_next;
 static uint32_t gemm_used, gemm_generation;
 int32_t qb_simd_gemm_runs[6];
 
-/* The entry of a layer (kind 0: fully connected, 1: depthwise), or a new one with pw_bytes
+/* The entry of a layer (kind 0: fully connected, 1: depthwise, 2: conv_c2()), or a new one with pw_bytes
  * for its repacked weights (*fresh set: the caller fills them) and the per-unit constants
  * filled; 0 when it does not fit. */
 static gemm_layer *layer_entry(int32_t kind, const int8_t *w, const int32_t *bias, const int32_t *mult, const int8_t *shift,
