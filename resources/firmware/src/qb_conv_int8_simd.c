@@ -6,6 +6,9 @@
  * - CONV_2D whose repacked filters fit (64 KiB, 4096 taps): four output pixels times eight
  *   filters per block, one pair of taps per i32x4.dot_i16x8_s (conv_c2()), the windows read
  *   from a padded int16 copy of the input or gathered into int16 rows.
+ * - FULLY_CONNECTED with constant weights and depths that are multiples of 8: one or two
+ *   input rows times four units on weights repacked once and kept (gemm_row4(),
+ *   gemm_two_rows(); see layer_entry()).
  * - Other CONV_2D and FULLY_CONNECTED: two output pixels times four filters per block, each
  *   pixel's window read in place when the input channels are a multiple of 8, else
  *   gathered once into a row of int16 x + in_offset (0 outside the image),
@@ -13,7 +16,9 @@
  *   window whose tap count is not a multiple of 8 ends in one more group of eight: the
  *   filter's last eight taps against a row slot whose leading lanes are 0, so no tap is
  *   counted twice and no filter is read past its end.
- * - DEPTHWISE_CONV_2D: sixteen channels per pass, x * w by i32x4.extmul_*_i16x8 plus the
+ * - DEPTHWISE_CONV_2D with a multiple of 8 channels: pairs of taps on kept filters, one
+ *   i32x4.dot_i16x8_s per two taps of four channels (dw_pairs()).
+ * - Other DEPTHWISE_CONV_2D: sixteen channels per pass, x * w by i32x4.extmul_*_i16x8 plus the
  *   folded bias (see qb_conv_int8.c for why out-of-image taps read the zero point).
  * - The requantization of four channels at once (rq4()): qb_mbqm's two roundings, exact.
  * - Same-shape ADD/SUB: the operands rescaled in int32 lanes (shifts 0 to -31) or
@@ -521,6 +526,11 @@ static int pack_c2(const qb_conv_int8 *a, int32_t k, int32_t ke) {
   return 1;
 }
 
+/* The filters and biases conv_c2() reads: packed_w and packed_bias as pack_c2() leaves them,
+ * or a copy kept between invokes (c2_filters()). */
+static const int8_t *c2_w = packed_w;
+static const int32_t *c2_b = packed_bias;
+
 /* y[j] (j < n) from four channels' sums starting at channel o. */
 static inline void c2_store(v128_t acc, int32_t o, int32_t n, const filters *f, v128_t l2, v128_t lz, v128_t h2, v128_t hz,
                             int8_t *y) {
@@ -640,10 +650,10 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
       r2 = c2_rows[n > 2 ? 2 : 0];
       r3 = c2_rows[n > 3 ? 3 : 0];
       for (g = 0; g * 8 < oc; g++) {
-        const int8_t *wp8 = packed_w + g * 8 * ke;
+        const int8_t *wp8 = c2_w + g * 8 * ke;
         int32_t q, o = 8 * g, m = oc - o < 8 ? oc - o : 8;
-        /* the sums start at the bias (packed_bias has 0 past the last filter) */
-        v128_t a0 = wasm_v128_load(packed_bias + o), a1 = wasm_v128_load(packed_bias + o + 4), b0 = a0, b1 = a1, c0 = a0, c1 = a1, d0 = a0,
+        /* the sums start at the bias (c2_b has 0 past the last filter) */
+        v128_t a0 = wasm_v128_load(c2_b + o), a1 = wasm_v128_load(c2_b + o + 4), b0 = a0, b1 = a1, c0 = a0, c1 = a1, d0 = a0,
                d1 = a1;
         int8_t *yp = y + p * oc + o;
         if (in_image) {
@@ -726,6 +736,8 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
   qb_conv_simd_paths[QB_SIMD_CONV_C2_IMAGE] += use_image;
 }
 
+static int c2_filters(const qb_conv_int8 *a, int32_t k, int32_t ke);
+
 int qb_conv_int8_simd(const qb_conv_int8 *a) {
   int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
   row_shape s = shape_of(k);
@@ -741,7 +753,7 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
   f.zp = a->out_zp;
   f.lo = a->lo;
   f.hi = a->hi;
-  if (pack_c2(a, k, (k + 1) & ~1)) {
+  if (c2_filters(a, k, (k + 1) & ~1)) {
     qb_conv_simd_paths[QB_SIMD_CONV_C2]++;
     conv_c2(a, &f, k, (k + 1) & ~1);
     return 1;
@@ -766,7 +778,7 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
   return 1;
 }
 
-/* ---- FULLY_CONNECTED (and 1x1 convolutions) on repacked, cached weights ------------------ */
+/* ---- layers kept repacked between invokes; FULLY_CONNECTED on them ------------------------ */
 
 /*
  * A layer's constant weights repacked once and kept, with everything per unit that does
@@ -785,7 +797,8 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
  * in one instance each find their own (different addresses). The area is emptied when the
  * generation changes; layers that no longer fit take the other path, so a model larger
  * than the area does not repack on every invoke. Callers pass cacheable = 1 only for
- * weights and bias that are constant tensors of the model.
+ * weights and bias that are constant tensors of the model. Depthwise layers (dw_pairs())
+ * and the four-pixel conv block (c2_filters()) keep their repacked filters here too.
  */
 #define GEMM_CACHE_BYTES (640 * 1024)
 #define GEMM_ENTRIES 64
@@ -803,9 +816,9 @@ typedef struct {
 static gemm_layer gemm_entries[GEMM_ENTRIES];
 static int32_t gemm_count, gemm_next;
 static uint32_t gemm_used, gemm_generation;
-int32_t qb_simd_gemm_runs[4];
+int32_t qb_simd_gemm_runs[6];
 
-/* The entry of a layer (kind 0: fully connected, 1: depthwise), or a new one with pw_bytes
+/* The entry of a layer (kind 0: fully connected, 1: depthwise, 2: conv_c2()), or a new one with pw_bytes
  * for its repacked weights (*fresh set: the caller fills them) and the per-unit constants
  * filled; 0 when it does not fit. */
 static gemm_layer *layer_entry(int32_t kind, const int8_t *w, const int32_t *bias, const int32_t *mult, const int8_t *shift,
@@ -893,6 +906,33 @@ static const gemm_layer *gemm_find(const int8_t *w, const int32_t *bias, const i
   return e;
 }
 
+/*
+ * conv_c2()'s repacked filters and biases kept for constant filter and bias (bias_eff is set
+ * only for those, qb_k_conv2d), copied once from what pack_c2() leaves: repacking them took
+ * about 10 of the 75 us of the sample's 128 -> 256 1x1 layer on every invoke.
+ */
+static int c2_filters(const qb_conv_int8 *a, int32_t k, int32_t ke) {
+  int32_t groups = (a->oc + 7) / 8, i, fresh;
+  uint64_t wb = (uint64_t)groups * 8u * (uint64_t)ke;
+  gemm_layer *e;
+  c2_w = packed_w;
+  c2_b = packed_bias;
+  /* pack_c2()'s own limits first: an entry is made only for filters it packs */
+  if (!a->bias_eff || ke > C2_MAX_K || (int64_t)wb > (qb_conv_simd_pack_limit < PACK_BYTES ? qb_conv_simd_pack_limit : PACK_BYTES))
+    return pack_c2(a, k, ke);
+  e = layer_entry(2, a->w, a->bias, a->mult, a->shift, a->oc, k, a->in_offset, a->out_zp, a->lo, a->hi, wb + (uint64_t)groups * 32u,
+                  &fresh);
+  if (!e) return pack_c2(a, k, ke);
+  if (fresh) {
+    pack_c2(a, k, ke);
+    for (i = 0; i < (int32_t)wb; i += 16) wasm_v128_store(e->pw + i, wasm_v128_load(packed_w + i));
+    for (i = 0; i < groups * 8; i += 4) wasm_v128_store(e->pw + wb + 4 * i, wasm_v128_load(packed_bias + i));
+  }
+  c2_w = e->pw;
+  c2_b = (const int32_t *)(const void *)(e->pw + wb);
+  return 1;
+}
+
 /* n (at most 4) units' outputs from their sums (bias not yet added), units o.. */
 static inline void gemm_store4(v128_t acc, const gemm_layer *e, int32_t o, int32_t n, int8_t *y) {
   acc = wasm_i32x4_add(acc, wasm_v128_load(e->beff + o));
@@ -914,21 +954,38 @@ static inline void gemm_store4(v128_t acc, const gemm_layer *e, int32_t o, int32
   }
 }
 
-/* One row, four units a pass. Eight units a pass, one input load per eight weight loads,
- * was slower: V8 loads the eight weight vectors first, and with eight accumulators spilled
- * two of them on every group of taps (ad01 16.6 against 14.8 us an invoke, Node 20). */
+/* One row, four units a pass, two groups of eight taps an iteration (half the loop's own
+ * instructions: ad01 13.70 against 14.34 us an invoke in Node 20, fastest block). Eight
+ * units a pass, one input load per eight weight loads, was slower: V8 loads the eight
+ * weight vectors first, and with eight accumulators spilled two of them on every group of
+ * taps (ad01 16.6 against 14.8 us an invoke). */
 static void gemm_row4(const gemm_layer *e, const int8_t *x, int8_t *y) {
   int32_t o, t, d = e->depth, units = e->units;
   for (o = 0; o < units; o += 4) {
     const int8_t *wp = e->pw + o * d;
     v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
     int32_t n = units - o < 4 ? units - o : 4;
-    for (t = 0; t < d; t += 8, wp += 32) {
+    t = 0;
+    if (d & 8) {
+      v128_t u = wasm_i16x8_load8x8(x);
+      DOT(a0, u, wasm_i16x8_load8x8(wp));
+      DOT(a1, u, wasm_i16x8_load8x8(wp + 8));
+      DOT(a2, u, wasm_i16x8_load8x8(wp + 16));
+      DOT(a3, u, wasm_i16x8_load8x8(wp + 24));
+      t = 8;
+      wp += 32;
+    }
+    for (; t < d; t += 16, wp += 64) {
       v128_t u = wasm_i16x8_load8x8(x + t);
       DOT(a0, u, wasm_i16x8_load8x8(wp));
       DOT(a1, u, wasm_i16x8_load8x8(wp + 8));
       DOT(a2, u, wasm_i16x8_load8x8(wp + 16));
       DOT(a3, u, wasm_i16x8_load8x8(wp + 24));
+      u = wasm_i16x8_load8x8(x + t + 8);
+      DOT(a0, u, wasm_i16x8_load8x8(wp + 32));
+      DOT(a1, u, wasm_i16x8_load8x8(wp + 40));
+      DOT(a2, u, wasm_i16x8_load8x8(wp + 48));
+      DOT(a3, u, wasm_i16x8_load8x8(wp + 56));
     }
     gemm_store4(hsum4(a0, a1, a2, a3), e, o, n, y + o);
   }

@@ -134,8 +134,9 @@ extern int32_t qb_conv_simd_paths[QB_SIMD_CONV_PATHS];
 /* Calls of qb_add_int8_simd() that rescaled the operands in the lanes (no tables). */
 extern int32_t qb_add_simd_lanes;
 /* Calls of the SIMD build's kernels on kept layers that repacked the layer and that found it
- * repacked: fully connected [0] and [1], depthwise [2] and [3]; the tests require each. */
-extern int32_t qb_simd_gemm_runs[4];
+ * repacked: fully connected [0] and [1], depthwise [2] and [3], the four-pixel x
+ * eight-filter conv block [4] and [5]; the tests require each. */
+extern int32_t qb_simd_gemm_runs[6];
 /* Sixteen channels' sums over a window of NHWC int8 pixels (AVERAGE_POOL_2D, MEAN). */
 void qb_sum16_int8(const int8_t *x, int32_t rows, int32_t cols, int32_t row_stride, int32_t px_stride, int32_t *sums);
 /* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */

@@ -219,15 +219,16 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
     return 0;
   }
   QB_CHECK(same(y_ref, y_fast, out_count));
-  if (depthwise) {
+  {
     /* again, as the next invoke: the same filters, which the SIMD build now keeps repacked */
     fill(x, a.n * a.ih * a.iw * a.ic);
     a.y = y_ref;
-    qb_dwconv_int8_ref(&a);
+    if (depthwise) qb_dwconv_int8_ref(&a);
+    else qb_conv_int8_ref(&a);
     a.y = y_fast;
     poison(y_fast, out_count);
     dirty_scratch();
-    QB_CHECK(qb_dwconv_int8_fast(&a));
+    QB_CHECK(depthwise ? qb_dwconv_int8_fast(&a) : qb_conv_int8_fast(&a));
     QB_CHECK(same(y_ref, y_fast, out_count));
   }
 #if M4_KERNELS
@@ -595,11 +596,13 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_IN_PLACE] > rounds / 100);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_GATHERED] > rounds / 12);
   QB_CHECK(qb_add_simd_lanes > rounds / 3);
-  /* the kept fully connected and depthwise layers, repacked and found again */
+  /* the kept fully connected, depthwise and conv layers, repacked and found again */
   QB_CHECK(qb_simd_gemm_runs[0] > rounds / 8);
   QB_CHECK(qb_simd_gemm_runs[1] > rounds / 8);
   QB_CHECK(qb_simd_gemm_runs[2] > rounds / 16);
   QB_CHECK(qb_simd_gemm_runs[3] > rounds / 16);
+  QB_CHECK(qb_simd_gemm_runs[4] > rounds / 16);
+  QB_CHECK(qb_simd_gemm_runs[5] > rounds / 16);
 #endif
   QB_CHECK(plane > rounds / 4);
   QB_CHECK(plane_s2_cases > rounds / 16);
