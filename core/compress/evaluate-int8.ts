@@ -105,8 +105,8 @@ export async function evaluateInt8(
 }
 
 /**
- * Every worker takes the next batch as soon as it is free (two queued each, so none waits
- * for a message), and once options.joinWhen settles the calling thread takes batches too.
+ * Every worker takes the next batch as soon as it is free (three queued each, so none waits
+ * while this thread is busy between turns of its event loop), and once options.joinWhen settles the calling thread takes batches too.
  * Each batch is tallied once those before it are, so sums add up in the same order.
  */
 async function pullBatches(
@@ -156,7 +156,7 @@ async function pullBatches(
     }
   };
   const lanes: Promise<void>[] = [];
-  for (let w = 0; w < runner.workerCount; w++) lanes.push(lane(w), lane(w));
+  for (let w = 0; w < runner.workerCount; w++) lanes.push(lane(w), lane(w), lane(w));
   if (options.joinWhen)
     lanes.push(
       options.joinWhen.then(
