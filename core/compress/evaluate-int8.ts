@@ -14,17 +14,30 @@ export interface Int8EvalOptions {
   /** Samples done so far, after each batch. */
   onBatch?: (done: number, total: number) => void;
   /**
-   * Run every sample on worker threads (this many; default the idle cores) and hand every
-   * batch out at once, so the calling thread stays free: compress evaluates the float model
-   * on it meanwhile. Batches are scored in order, so the figures are the same either way.
+   * Run the batches on worker threads (this many), each worker taking the next batch as it
+   * finishes one, so the calling thread stays free: compress evaluates the float model on it
+   * meanwhile. Batches are scored in order, so the figures are the same either way.
    */
   workers?: number;
+  /**
+   * With `workers`: once this settles, the calling thread takes batches too (compress's float
+   * half is done by then and the thread would otherwise wait).
+   */
+  joinWhen?: Promise<unknown>;
+  /**
+   * Also score the first this-many samples on their own (`prefix`): the islands stage holds
+   * its ablations against the run's export on those samples, the same bytes on the same
+   * samples, so it need not run them again.
+   */
+  prefix?: number;
 }
 
 export interface Int8Eval {
   metric: Metric;
   /** Per class: null when the labels are regression targets. */
   confusion: number[][] | null;
+  /** The first options.prefix samples' accuracy, for class labels when asked. */
+  prefix?: Metric;
 }
 
 function where(data: Dataset, batch: { offset: number; size: number }): string {
@@ -46,15 +59,20 @@ export async function evaluateInt8(
   const background = options.workers !== undefined;
   const runner = await BatchRunner.create(bytes, {
     name: options.name,
-    ...(background ? { workersOnly: true, threads: options.workers } : {}),
+    ...(background ? { workersOnly: true, threads: Math.max(1, options.workers!) } : {}),
   });
   const classTally = new ClassificationTally(classify ? options.classes : 0);
   const errTally = new SquaredErrorTally();
+  const prefix = classify && options.prefix !== undefined ? options.prefix : undefined;
+  const prefixTally = new ClassificationTally(prefix !== undefined ? options.classes : 0);
   const outSize = runner.output.shape.reduce((a, b) => a * b, 1);
-  const tally = (out: Float32Array, y: Float32Array | Int32Array, size: number) => {
+  const tally = (out: Float32Array, y: Float32Array | Int32Array, size: number, offset: number) => {
     if (classify) {
       const predicted = argmaxRows(out, size, outSize);
-      for (let i = 0; i < size; i++) classTally.add(y[i], predicted[i]);
+      for (let i = 0; i < size; i++) {
+        classTally.add(y[i], predicted[i]);
+        if (prefix !== undefined && offset + i < prefix) prefixTally.add(y[i], predicted[i]);
+      }
     } else {
       errTally.add(out, y.subarray(0, size * outSize), size);
     }
@@ -64,52 +82,91 @@ export async function evaluateInt8(
       for await (const batch of data.batches(256)) {
         options.signal?.throwIfAborted();
         const out = await runner.run(batch.x, batch.size, where(data, batch));
-        tally(out, batch.y, batch.size);
+        tally(out, batch.y, batch.size, batch.offset);
         options.onBatch?.(batch.offset + batch.size, data.count);
       }
     } else {
-      // Workers take batches from their queues while this thread is busy elsewhere; each
-      // batch is tallied once those before it are, so sums add up in the same order.
-      const done: Array<
-        { out: Float32Array; y: Float32Array | Int32Array; size: number } | undefined
-      > = [];
-      const runs: Promise<void>[] = [];
-      let next = 0;
-      let samples = 0;
-      try {
-        for await (const batch of data.batches(256)) {
-          options.signal?.throwIfAborted();
-          const index = runs.length;
-          const y = batch.y.slice();
-          const size = batch.size;
-          runs.push(
-            runner.run(batch.x, size, where(data, batch)).then((out) => {
-              done[index] = { out, y, size };
-              for (let d = done[next]; d; d = done[next]) {
-                tally(d.out, d.y, d.size);
-                done[next++] = undefined;
-                samples += d.size;
-                options.onBatch?.(samples, data.count);
-              }
-            }),
-          );
-        }
-      } catch (error) {
-        // Closing the runner rejects the batches still out; nobody waits for them now.
-        for (const r of runs) r.catch(() => {});
-        throw error;
-      }
-      await Promise.all(runs);
+      await pullBatches(runner, data, options, tally);
     }
   } finally {
     await runner.close();
   }
+  const prefixMetric =
+    prefix !== undefined
+      ? { prefix: { accuracy: prefixTally.accuracy, samples: prefixTally.samples } }
+      : {};
   return classify
     ? {
         metric: { accuracy: classTally.accuracy, samples: classTally.samples },
         confusion: classTally.confusion,
+        ...prefixMetric,
       }
     : { metric: { mse: errTally.mse, samples: errTally.samples }, confusion: null };
+}
+
+/**
+ * Every worker takes the next batch as soon as it is free (three queued each, so none waits
+ * while this thread is busy between turns of its event loop), and once options.joinWhen settles the calling thread takes batches too.
+ * Each batch is tallied once those before it are, so sums add up in the same order.
+ */
+async function pullBatches(
+  runner: BatchRunner,
+  data: Dataset,
+  options: Int8EvalOptions,
+  tally: (out: Float32Array, y: Float32Array | Int32Array, size: number, offset: number) => void,
+): Promise<void> {
+  const source = data.batches(256)[Symbol.asyncIterator]();
+  const done: Array<
+    { out: Float32Array; y: Float32Array | Int32Array; size: number; offset: number } | undefined
+  > = [];
+  let next = 0;
+  let samples = 0;
+  let failed: unknown = undefined;
+  const take = async () => {
+    if (failed !== undefined) return undefined;
+    options.signal?.throwIfAborted();
+    const r = await source.next();
+    if (r.done) return undefined;
+    return { ...r.value, index: r.value.offset / 256 };
+  };
+  const finish = (
+    index: number,
+    entry: { out: Float32Array; y: Float32Array | Int32Array; size: number; offset: number },
+  ) => {
+    done[index] = entry;
+    for (let d = done[next]; d; d = done[next]) {
+      tally(d.out, d.y, d.size, d.offset);
+      done[next++] = undefined;
+      samples += d.size;
+      options.onBatch?.(samples, data.count);
+    }
+  };
+  const lane = async (worker: number | 'local') => {
+    try {
+      for (let batch = await take(); batch; batch = await take()) {
+        const out = await runner.runOn(worker, batch.x, batch.size, where(data, batch));
+        finish(batch.index, { out, y: batch.y, size: batch.size, offset: batch.offset });
+        // The calling thread runs its batches synchronously: let the workers' replies in.
+        if (worker === 'local') await new Promise((resolve) => setImmediate(resolve));
+      }
+    } catch (error) {
+      // The other lanes take no more batches.
+      failed ??= error;
+      throw error;
+    }
+  };
+  const lanes: Promise<void>[] = [];
+  for (let w = 0; w < runner.workerCount; w++) lanes.push(lane(w), lane(w), lane(w));
+  if (options.joinWhen)
+    lanes.push(
+      options.joinWhen.then(
+        () => lane('local'),
+        () => {},
+      ),
+    );
+  const results = await Promise.allSettled(lanes);
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 export interface StageOptions {
@@ -118,18 +175,22 @@ export interface StageOptions {
   signal?: AbortSignal;
   /** Both halves together, 0..1. */
   onProgress?: (fraction: number, message: string) => void;
-  /** Worker threads for the int8 half (default: the idle cores). */
-  workers?: number;
+  /** Threads for the stage, this one included (default: the idle cores). */
+  threads?: number;
+  /** Also score the int8 export's first this-many samples on their own (Int8Eval.prefix). */
+  prefix?: number;
 }
 
 /**
  * compress's evaluate stage: the float model with tfjs on this thread and the int8 export on
- * worker threads (one per idle core) at the same time; once the float half is done the
- * workers have the cores to themselves. The figures are those of running the two one after
+ * worker threads at the same time, one fewer than the threads the stage has (at least one),
+ * each taking the next batch as it finishes one; once the float half is done this thread
+ * takes int8 batches too. The int8 workers start before the float model loads (`model` is
+ * called once they are on their way). The figures are those of running the two one after
  * the other.
  */
 export async function evaluateFloatAndInt8(
-  model: tf.LayersModel,
+  model: tf.LayersModel | (() => Promise<tf.LayersModel>),
   bytes: Uint8Array,
   data: Dataset,
   options: StageOptions,
@@ -143,23 +204,33 @@ export async function evaluateFloatAndInt8(
       halves.float < 1 ? 'float and int8' : 'int8',
     );
   };
+  // A failed float half stops the int8 batches not yet started.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let floatDone = () => {};
+  const floatFinished = new Promise<void>((resolve) => (floatDone = resolve));
+  const threads = options.threads ?? defaultEvaluationThreads();
   const int8 = evaluateInt8(bytes, data, {
     name: options.name,
     classes: options.classes,
-    signal: options.signal,
-    workers: options.workers ?? defaultEvaluationThreads(),
+    signal,
+    workers: Math.max(1, threads - 1),
+    joinWhen: floatFinished,
+    prefix: options.prefix,
     onBatch: (done, total) => report('int8', done, total),
   });
   let float: FloatEvalResult;
   try {
-    float = await evaluateFloat(model, data, {
+    const floatModel = typeof model === 'function' ? await model() : model;
+    float = await evaluateFloat(floatModel, data, {
       onProgress: (p) => report('float', p.done, p.total),
       signal: options.signal,
     });
   } catch (error) {
-    // The batches already handed out finish on their own; the error need not wait for them.
+    stop.abort(error);
     int8.catch(() => {});
     throw error;
   }
+  floatDone();
   return { float, int8: await int8 };
 }

@@ -12,7 +12,7 @@ import { loadModel, type ImportedModel } from '../model/index';
 import { pairedHistogram } from '../model/histogram';
 import { saveKeras } from '../model/keras-writer';
 import { CompressError } from './errors';
-import { evaluateFloatAndInt8, evaluateInt8 } from './evaluate-int8';
+import { evaluateFloatAndInt8 } from './evaluate-int8';
 import { exportTflite } from './export-tflite';
 import { measureIslandAccuracy } from './island-ablation';
 import { checkExportedGuarantees } from './guarantees';
@@ -302,14 +302,26 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
   progress({ stage: 'export', fraction: 1 });
 
   const t1 = performance.now();
-  const floatModel = await loadModel(job.model);
-  const classes = classify ? floatModel.outputShape.at(-1)! : 0;
-  const { float: floatEval, int8: scored } = await evaluateFloatAndInt8(floatModel.model, bytes, data, {
-    name: files.tflite,
-    classes,
-    signal: job.signal,
-    onProgress: (fraction, message) => progress({ stage: 'evaluate', fraction, message }),
-  });
+  const classes = classify ? Number(imported.outputShape.at(-1)) : 0;
+  // Each island costs one more int8 evaluation: past ISLAND_SAMPLES the islands are held
+  // against the run's own int8 export on those first samples, which the evaluate stage
+  // scores on their own as it goes (the same bytes on the same samples).
+  const islandLimit = job.islandSamples ?? ISLAND_SAMPLES;
+  // Runs without islands (plain int8) skip the second look at the data altogether.
+  const subset = classify && fit.floatIslands.length > 0 && data.count > islandLimit;
+  let floatModel: ImportedModel | undefined;
+  const { float: floatEval, int8: scored } = await evaluateFloatAndInt8(
+    async () => (floatModel = await loadModel(job.model)).model,
+    bytes,
+    data,
+    {
+      name: files.tflite,
+      classes,
+      signal: job.signal,
+      prefix: subset ? islandLimit : undefined,
+      onProgress: (fraction, message) => progress({ stage: 'evaluate', fraction, message }),
+    },
+  );
   const float: Metric =
     'accuracy' in floatEval
       ? { accuracy: floatEval.accuracy, samples: floatEval.samples }
@@ -322,17 +334,10 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
 
   const t2 = performance.now();
   if (int8.accuracy !== undefined) {
-    // Each island costs one more int8 evaluation: past ISLAND_SAMPLES the islands are held
-    // against the run's own int8 export scored again on those first samples.
-    const islandLimit = job.islandSamples ?? ISLAND_SAMPLES;
-    // Runs without islands (plain int8) skip the second look at the data altogether.
-    const subset = fit.floatIslands.length > 0 && data.count > islandLimit;
     const islandData = subset
       ? await openDataset(job.data, { inputShape: imported.inputShape.slice(1), preprocessing: preprocessingOf(job), limit: islandLimit })
       : data;
-    const islandAccuracy = subset
-      ? (await evaluateInt8(bytes, islandData, { name: files.tflite, classes, signal: job.signal })).metric.accuracy!
-      : int8.accuracy;
+    const islandAccuracy = subset ? scored.prefix!.accuracy! : int8.accuracy;
     fit.floatIslands = await measureIslandAccuracy({
       result,
       step: q,
@@ -372,7 +377,7 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
           matrix: scored.confusion,
         }
       : undefined,
-    histograms: weightHistograms(floatModel.model, result),
+    histograms: weightHistograms(floatModel!.model, result),
     autoExcluded: result.autoExcluded,
     removedLayers: graph.removed ?? [],
     batchNormReestimated: result.reestimated,

@@ -107,6 +107,10 @@ export async function evaluateFloat(
       errorTally.add(values, target, batch.size);
     }
     options.onProgress?.({ done: batch.offset + batch.size, total: dataset.count });
+    // A turn of the event loop per batch: the awaits above may all settle as microtasks, and
+    // work running beside this (compress's int8 workers, whose replies are messages) waits
+    // for one to hand out its next batch.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   const seconds = (performance.now() - started) / 1000;
   const common: Common = {

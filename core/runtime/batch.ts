@@ -222,12 +222,8 @@ export class BatchRunner {
     return this.threads.length + (this.workersOnly ? 0 : 1);
   }
 
-  /**
-   * Runs `count` samples given back to back in `x` (float values, quantized here with the
-   * input's scale and zero point when the input is int8) and returns output 0 of each,
-   * back to back, as floats (dequantized when the output is quantized).
-   */
-  async run(x: Float32Array, count: number, where = this.name): Promise<Float32Array> {
+  /** The input's raw bytes for `count` float samples (quantized when the input is int8). */
+  private encode(x: Float32Array, count: number, where: string): Uint8Array {
     const info = this.input;
     const elements = info.shape.reduce((a, b) => a * b, 1);
     if (x.length < count * elements)
@@ -236,20 +232,40 @@ export class BatchRunner {
         `${where}: ${count} samples of ${elements} values need ${count * elements} values, got ${x.length}`,
       );
     const values = x.subarray(0, count * elements);
-    let raw: Uint8Array;
     if (info.type === 'int8')
-      raw = new Uint8Array(quantizeInt8(values, info.scale, info.zeroPoint).buffer);
-    else if (info.type === 'float32')
-      raw = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-    else
-      throw new RuntimeError(
-        'RUNTIME_INPUT',
-        `${where}: input type ${info.type} cannot be fed from float samples (float32 or int8 only)`,
-      );
+      return new Uint8Array(quantizeInt8(values, info.scale, info.zeroPoint).buffer);
+    if (info.type === 'float32')
+      return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    throw new RuntimeError(
+      'RUNTIME_INPUT',
+      `${where}: input type ${info.type} cannot be fed from float samples (float32 or int8 only)`,
+    );
+  }
 
+  /** Output 0's raw bytes as floats (dequantized when the output is quantized). */
+  private decode(out: Uint8Array): Float32Array {
+    const Ctor = typedArrays[this.output.type];
+    const bytes = out.byteOffset % Ctor.BYTES_PER_ELEMENT === 0 ? out : out.slice();
+    return decodeOutput(
+      new Ctor(
+        bytes.buffer as ArrayBuffer,
+        bytes.byteOffset,
+        bytes.byteLength / Ctor.BYTES_PER_ELEMENT,
+      ),
+      this.output,
+    );
+  }
+
+  /**
+   * Runs `count` samples given back to back in `x` (float values, quantized here with the
+   * input's scale and zero point when the input is int8) and returns output 0 of each,
+   * back to back, as floats (dequantized when the output is quantized).
+   */
+  async run(x: Float32Array, count: number, where = this.name): Promise<Float32Array> {
+    const raw = this.encode(x, count, where);
     const shares = Math.min(this.threadCount, Math.max(1, count));
     const per = Math.ceil(count / shares);
-    const inBytes = info.bytes;
+    const inBytes = this.input.bytes;
     // Share 0 is the calling thread's unless every share goes to a worker.
     const firstWorkerShare = this.workersOnly ? 0 : 1;
     const jobs: Promise<Uint8Array>[] = [];
@@ -284,11 +300,31 @@ export class BatchRunner {
       out.set(p, offset);
       offset += p.byteLength;
     }
-    const Ctor = typedArrays[this.output.type];
-    return decodeOutput(
-      new Ctor(out.buffer, 0, out.byteLength / Ctor.BYTES_PER_ELEMENT),
-      this.output,
-    );
+    return this.decode(out);
+  }
+
+  /** Worker threads (the calling thread aside), for runOn(). */
+  get workerCount(): number {
+    return this.threads.length;
+  }
+
+  /**
+   * Runs a whole batch on one thread: worker `worker` (0 .. workerCount - 1), or the
+   * calling thread when it is 'local' (which blocks it until the batch is done). Same
+   * outputs as run(); callers that keep every thread busy with batches of their own use it.
+   */
+  async runOn(
+    worker: number | 'local',
+    x: Float32Array,
+    count: number,
+    where = this.name,
+  ): Promise<Float32Array> {
+    const raw = this.encode(x, count, where);
+    if (worker === 'local') return this.decode(this.local.runBatch(raw, count));
+    const thread = this.threads[worker];
+    if (!thread)
+      throw new RuntimeError('RUNTIME_BAD_ARGUMENT', `${where}: no runtime worker ${worker}`);
+    return this.decode(await thread.run(raw.slice(), count));
   }
 
   async close(): Promise<void> {

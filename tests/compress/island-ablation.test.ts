@@ -88,6 +88,23 @@ describe('accuracy each float island buys', () => {
     assert.deepEqual(background, foreground);
     assert.equal(foreground.metric.samples, 600);
     assert.deepEqual(done, [256, 512, 600], 'progress in batch order');
+    // One worker, and the calling thread taking batches as soon as it may: the same figures.
+    const joined = await evaluateInt8(bytes, data, { ...options, workers: 1, joinWhen: Promise.resolve() });
+    assert.deepEqual(joined, foreground);
+  });
+
+  it('scores the first samples on their own as it goes, as a run on those samples alone scores them', async () => {
+    const bytes = new Uint8Array(readFileSync(report.files.tflite));
+    const options = { name: report.files.tflite, classes: 10 };
+    const data = await openDataset('fashion-mnist:test', { inputShape: [28, 28, 1], limit: 600 });
+    // 300 ends inside the second batch of 256.
+    for (const [prefix, workers] of [[300, 2], [512, undefined], [100, 1]] as const) {
+      const whole = await evaluateInt8(bytes, data, { ...options, prefix, workers });
+      const first = await openDataset('fashion-mnist:test', { inputShape: [28, 28, 1], limit: prefix });
+      const alone = await evaluateInt8(bytes, first, options);
+      assert.deepEqual(whole.prefix, alone.metric);
+      assert.equal(whole.metric.samples, 600);
+    }
   });
 
   it('on a run with more samples than the ablation takes, both sides are scored on the same first ones', async () => {

@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../../core/train/backend';
 import {
   batchNormSimdReady,
+  meanLoopGeometry,
+  meanSimdReady,
   replacedWasmKernels,
   wasmTrainingKernels,
 } from '../../core/train/wasm-kernels';
@@ -371,6 +373,56 @@ describe('wasm training kernels', () => {
       tf.backend().disposeData(theirs.dataId);
       ours.dispose();
       for (const t of Object.values(inputs)) t.dispose();
+      assert.equal(a.length, b.length);
+      let differ = 0;
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ++;
+      assert.equal(differ, 0, `${differ} of ${a.length} floats differ`);
+    });
+  }
+  // [x shape, axes, keepDims, takes the loop]
+  const meanCases: [number[], number[], boolean, boolean][] = [
+    [[32, 7, 7, 256], [1, 2], false, true], // GlobalAveragePooling2D on the sample
+    [[3, 5, 4, 8], [1, 2], true, true],
+    [[3, 5, 4, 8], [2, 1], false, false], // summed height first: the backend's kernel
+    [[2, 9, 12], [1], false, true],
+    [[4, 6, 8], [0, 1], false, true],
+    [[2, 3, 2, 4, 4], [1, 2, 3], false, true],
+    [[2, 3, 5, 6], [1, 2], false, false], // not a multiple of four channels
+    [[5, 8], [1], false, false], // the innermost axis: no transpose in the backend either
+    [[2, 4, 3, 4], [1, 3], false, false], // axes apart
+  ];
+  for (const [shape, axes, keepDims, loop] of meanCases) {
+    it(`Mean equals the backend's own kernel bit for bit on [${shape}] over axes ${axes}${keepDims ? ', keeping dims' : ''} (${loop ? 'the SIMD loop' : "the backend's kernel"})`, async () => {
+      await useBackend('wasm');
+      const own = replacedWasmKernels.get('Mean');
+      assert.ok(own, 'the backend kernel was kept as the fallback');
+      assert.ok(meanSimdReady(tf.backend()), 'the SIMD loop can run on this backend');
+      assert.equal(
+        meanLoopGeometry(shape, axes) !== null,
+        loop,
+        'the case takes the path it names',
+      );
+      // Magnitudes far apart, so the order of the additions shows in the sums' roundings.
+      const xs = values(size(shape), 31).map(
+        (v, i) => v * (i % 3 === 0 ? 1e4 : i % 3 === 1 ? 1 : 1e-3),
+      );
+      xs.set([NaN, Infinity, -Infinity, -0, 3e38, 3e38, 1e-42], 0);
+      const x = tf.tensor(xs, shape);
+      const attrs = { axis: axes, keepDims };
+      const ours = run('Mean', { x }, attrs);
+      const theirs = own!.kernelFunc({
+        inputs: { x },
+        backend: tf.backend(),
+        attrs,
+      } as never) as tf.TensorInfo;
+      assert.deepEqual(ours.shape, theirs.shape);
+      const a = new Uint32Array(((await ours.data()) as Float32Array).buffer);
+      const b = new Uint32Array(
+        (tf.backend().readSync(theirs.dataId) as Float32Array).slice().buffer,
+      );
+      tf.backend().disposeData(theirs.dataId);
+      ours.dispose();
+      x.dispose();
       assert.equal(a.length, b.length);
       let differ = 0;
       for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ++;

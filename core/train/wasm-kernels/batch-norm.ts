@@ -5,6 +5,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs';
+import { leb, simdLoader, simdModule, type Memory, type ValueType } from './simd-module';
 import { replacedWasmKernels, type WasmBackend } from './wasm-backend';
 
 /**
@@ -14,7 +15,7 @@ import { replacedWasmKernels, type WasmBackend } from './wasm-backend';
  * at a time it computes the backend's C expression `offset + (x - mean) * scale / norm` with
  * its types: `(x - mean) * scale` in float32 (f32x4), the division by the double norm and the
  * addition of the offset in float64 (two f64x2 halves), one rounding to float32 at the end.
- * Hand-assembled (264 bytes of module): the package has no C toolchain step for its TypeScript.
+ * Hand-assembled (264 bytes of module; simd-module.ts).
  */
 // prettier-ignore
 function moduleBytes(): Uint8Array {
@@ -40,7 +41,6 @@ function moduleBytes(): Uint8Array {
     ...demote,
   ];
   const code = [
-    0x02, 0x02, 0x7f, 0x01, 0x7b, // locals: i, c (bytes), q (v128)
     0x02, 0x40, // block $done
     0x03, 0x40, // loop $rows
     ...get(I), ...get(BYTES), 0x4f, 0x0d, 0x01, // if i >= bytes: br $done
@@ -61,61 +61,12 @@ function moduleBytes(): Uint8Array {
     0x0c, 0x00, // next row
     0x0b,
     0x0b,
-    0x0b,
   ];
-  const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
-  const text = (s: string) => [s.length, ...Buffer.from(s)];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [0x01, 0x60, 0x08, ...new Array(8).fill(0x7f), 0x00]),
-    ...section(2, [0x01, ...text('env'), ...text('memory'), 0x02, 0x00, 0x01]),
-    ...section(3, [0x01, 0x00]),
-    ...section(7, [0x01, ...text('bn'), 0x00, 0x00]),
-    ...section(10, [0x01, ...leb(code.length), ...code]),
-  ]);
+  // locals after the eight parameters: i, c (bytes), q
+  return simdModule('bn', new Array<ValueType>(8).fill('i32'), ['i32', 'i32', 'v128'], code);
 }
 
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n) byte |= 0x80;
-    out.push(byte);
-  } while (n);
-  return out;
-}
-
-/** The part of the WebAssembly JS API used here (the project's TypeScript lib has no DOM types). */
-interface Memory {
-  buffer: ArrayBuffer | SharedArrayBuffer;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-type Bn = (...args: number[]) => void;
-let compiled: object | null | undefined;
-const instances = new WeakMap<Memory, Bn>();
-
-/** The loop bound to the backend's memory, or null where it cannot run (no SIMD, shared memory). */
-function simdLoop(memory: Memory | undefined): Bn | null {
-  if (!memory || memory.buffer instanceof SharedArrayBuffer) return null;
-  if (compiled === undefined) {
-    const bytes = moduleBytes();
-    compiled = wasmApi.validate(bytes) ? new wasmApi.Module(bytes) : null;
-  }
-  if (!compiled) return null;
-  let bn = instances.get(memory);
-  if (!bn) {
-    bn = new wasmApi.Instance(compiled, { env: { memory } }).exports.bn as Bn;
-    instances.set(memory, bn);
-  }
-  return bn;
-}
+const simdLoop = simdLoader('bn', moduleBytes);
 
 /** Whether FusedBatchNorm takes the SIMD loop on this backend (tests check it does). */
 export function batchNormSimdReady(backend: object): boolean {

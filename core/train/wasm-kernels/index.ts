@@ -3,11 +3,13 @@ import { fusedBatchNormConfig } from './batch-norm';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
+import { meanConfig } from './mean';
 import { tileConfig } from './tile';
 import { replacedWasmKernels } from './wasm-backend';
 
 export { replacedWasmKernels };
 export { batchNormSimdReady } from './batch-norm';
+export { meanLoopGeometry, meanSimdReady } from './mean';
 
 /**
  * Gradient kernels tfjs-backend-wasm 4.22 lacks for the layers Quantbench trains, found by
@@ -23,7 +25,11 @@ export const missingWasmKernels: readonly KernelConfig[] = [
  * Kernels wasm has but that are slow enough to dominate a training step or an evaluation
  * (measured with tf.profile on the sample model): replaced, same results.
  */
-export const fasterWasmKernels: readonly KernelConfig[] = [tileConfig, fusedBatchNormConfig];
+export const fasterWasmKernels: readonly KernelConfig[] = [
+  tileConfig,
+  fusedBatchNormConfig,
+  meanConfig,
+];
 
 export const wasmTrainingKernels: readonly KernelConfig[] = [
   ...missingWasmKernels,
