@@ -118,6 +118,7 @@ static inline v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
  */
 typedef struct {
   int32_t k, k8, pad, len;
+  int32_t step; /* gather(): slots from one window row's start to the next's */
 } row_shape;
 
 static row_shape shape_of(int32_t k) {
@@ -126,6 +127,7 @@ static row_shape shape_of(int32_t k) {
   s.k8 = k & ~7;
   s.pad = s.k8 < k ? s.k8 + 8 - k : 0;
   s.len = (k + 7) & ~7;
+  s.step = k;
   return s;
 }
 
@@ -156,22 +158,22 @@ static void put(int16_t *row, const row_shape *s, int32_t j, const int8_t *src, 
   if (n > below) copy_taps(row + j + below + s->pad, src ? src + below : 0, n - below, offset);
 }
 
-/* The row of output pixel p: its window in filter order. */
+/* The row of output pixel p: its window in filter order, window row ky from slot ky * step
+ * (step > fw * ic only for conv_c2()'s padded rows, whose extra slot meets a zero weight). */
 static void gather(const qb_conv_int8 *a, int32_t b, int32_t p, int16_t *row, const row_shape *s) {
-  int32_t oy = p / a->ow, ox = p % a->ow, ky, kx, j = 0, run = a->fw * a->ic;
+  int32_t oy = p / a->ow, ox = p % a->ow, ky, kx, j, run = a->fw * a->ic;
   int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
   for (ky = 0; ky < a->fh; ky++) {
     int32_t yy = y0 + a->dil_h * ky;
     const int8_t *line;
+    j = ky * s->step;
     if (yy < 0 || yy >= a->ih) {
       put(row, s, j, 0, run, 0);
-      j += run;
       continue;
     }
     line = a->x + (b * a->ih + yy) * a->iw * a->ic;
     if (a->dil_w == 1 && x0 >= 0 && x0 + a->fw <= a->iw) {
       put(row, s, j, line + x0 * a->ic, run, a->in_offset);
-      j += run;
       continue;
     }
     for (kx = 0; kx < a->fw; kx++, j += a->ic) {
@@ -497,27 +499,43 @@ static inline void pack_c2_16(int8_t *dst, const int8_t *src, int32_t k) {
   wasm_v128_store(dst + 112, wasm_i64x2_shuffle(b3, b7, 1, 3));
 }
 
-static int pack_c2(const qb_conv_int8 *a, int32_t k, int32_t ke) {
-  int32_t oc = a->oc, groups = (oc + 7) / 8, g, q, f, t;
+/* step: the packed taps from one window row's start to the next's; fw * ic, or one more when
+ * that is odd and there are several window rows (each row then ends in a tap of weight 0) */
+static int pack_c2(const qb_conv_int8 *a, int32_t k, int32_t ke, int32_t step) {
+  int32_t oc = a->oc, groups = (oc + 7) / 8, g, q, f, t, run = a->fw * a->ic;
   if (ke > C2_MAX_K || (int64_t)groups * 8 * ke > (qb_conv_simd_pack_limit < PACK_BYTES ? qb_conv_simd_pack_limit : PACK_BYTES)) return 0;
-  for (g = 0; g < groups; g++) {
-    /* groups of eight filters sixteen taps at a time; the rest one pair at a time */
-    t = 0;
-    if (8 * g + 8 <= oc && k >= 16) {
-      for (; t + 16 <= k; t += 16) pack_c2_16(packed_w + g * 8 * ke + 8 * t, a->w + 8 * g * k + t, k);
-      qb_conv_simd_paths[QB_SIMD_CONV_C2_PACK16]++;
-    }
-    for (f = 0; f < 8; f++) {
-      int32_t o = 8 * g + f;
-      int8_t *dst = packed_w + g * 8 * ke + 2 * f;
-      if (o >= oc) {
-        for (q = 0; q < ke; q += 2) dst[8 * q] = dst[8 * q + 1] = 0;
-        continue;
+  if (step != run && a->fh > 1) {
+    /* window rows padded to an even count, one pair at a time: small first layers only */
+    for (g = 0; g < groups; g++)
+      for (f = 0; f < 8; f++) {
+        int32_t o = 8 * g + f;
+        int8_t *dst = packed_w + g * 8 * ke + 2 * f;
+        for (q = 0; q < ke; q++) {
+          int32_t j = q % step;
+          dst[8 * (q & ~1) + (q & 1)] = o < oc && j < run ? a->w[o * k + q / step * run + j] : 0;
+        }
       }
-      for (q = t; q + 1 < k; q += 2) wasm_v128_store16_lane(dst + 8 * q, wasm_v128_load16_splat(a->w + o * k + q), 0);
-      if (q < k) {
-        dst[8 * q] = a->w[o * k + q];
-        dst[8 * q + 1] = 0;
+    qb_conv_simd_paths[QB_SIMD_CONV_C2_PADDED]++;
+  } else {
+    for (g = 0; g < groups; g++) {
+      /* groups of eight filters sixteen taps at a time; the rest one pair at a time */
+      t = 0;
+      if (8 * g + 8 <= oc && k >= 16) {
+        for (; t + 16 <= k; t += 16) pack_c2_16(packed_w + g * 8 * ke + 8 * t, a->w + 8 * g * k + t, k);
+        qb_conv_simd_paths[QB_SIMD_CONV_C2_PACK16]++;
+      }
+      for (f = 0; f < 8; f++) {
+        int32_t o = 8 * g + f;
+        int8_t *dst = packed_w + g * 8 * ke + 2 * f;
+        if (o >= oc) {
+          for (q = 0; q < ke; q += 2) dst[8 * q] = dst[8 * q + 1] = 0;
+          continue;
+        }
+        for (q = t; q + 1 < k; q += 2) wasm_v128_store16_lane(dst + 8 * q, wasm_v128_load16_splat(a->w + o * k + q), 0);
+        if (q < k) {
+          dst[8 * q] = a->w[o * k + q];
+          dst[8 * q + 1] = 0;
+        }
       }
     }
   }
@@ -562,7 +580,7 @@ static inline int gather_c2(const qb_conv_int8 *a, int32_t b, int32_t oy, int32_
     const int8_t *src = a->x + ((b * a->ih + y0) * a->iw + x0) * a->ic;
     int32_t pitch = a->dil_h * a->iw * a->ic;
     v128_t off = wasm_i16x8_splat((int16_t)a->in_offset);
-    for (ky = 0; ky < a->fh; ky++, src += pitch, row += run) {
+    for (ky = 0; ky < a->fh; ky++, src += pitch, row += s->step) {
       for (i = 0; i + 8 <= run; i += 8) wasm_v128_store(row + i, wasm_i16x8_add(wasm_i16x8_load8x8(src + i), off));
       if (i < run) wasm_v128_store(row + run - 8, wasm_i16x8_add(wasm_i16x8_load8x8(src + run - 8), off));
     }
@@ -575,7 +593,8 @@ static inline int gather_c2(const qb_conv_int8 *a, int32_t b, int32_t oy, int32_
 /*
  * For the four-pixel block the input is first copied once per call into c2_image as int16
  * x + in_offset with zero rows and columns where the windows leave the image (the padding),
- * when the windows' rows are an even number of taps and no dilation runs along the width.
+ * when no dilation runs along the width. Taps go in pairs; an odd window row is read with
+ * the value after it, which meets the zero weight the filters were packed with there.
  * Four pixels of one output row then read their window rows in place there, a pixel
  * stride_w * ic values after the one before: no copy per pixel. Tiles that cross an output
  * row, and layers whose padded image does not fit, gather rows as before.
@@ -599,20 +618,23 @@ static void c2_fill_image(const qb_conv_int8 *a, int32_t b, int32_t wp, int32_t 
   }
 }
 
-static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t ke) {
+static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t ke, int32_t step) {
   int32_t pixels = a->oh * a->ow, oc = a->oc, b, p, g, i, n, direct = 0, ic = a->ic, run = a->fw * ic;
   int32_t L = f->lo - f->zp, H = f->hi - f->zp;
   const v128_t l2 = wasm_i32x4_splat(2 * L - 1), lz = wasm_i32x4_splat(L <= 0), h2 = wasm_i32x4_splat(2 * H + 1),
                hz = wasm_i32x4_splat(H >= 0);
   /* the padded image's width and height: every column and row a window reaches */
   int32_t wp = (a->ow - 1) * a->stride_w + a->fw, hp = (a->oh - 1) * a->stride_h + a->dil_h * (a->fh - 1) + 1;
-  int use_image = a->dil_w == 1 && run % 2 == 0 && a->ow >= 4 && (int64_t)wp * hp * ic <= C2_IMAGE;
+  /* an odd run read as step = run + 1 values reads one past the window row: within the
+   * image, or for the last window row of the last pixel the one slot past it, counted here */
+  int use_image = a->dil_w == 1 && step % 2 == 0 && a->ow >= 4 && (int64_t)wp * hp * ic + (step - run) <= C2_IMAGE;
   int32_t ps = a->stride_w * ic, rs = a->dil_h * wp * ic;
   row_shape s;
   s.k = k;
-  s.k8 = k;
+  s.k8 = ke;
   s.pad = 0;
   s.len = ke;
+  s.step = step;
   for (i = 0; i < 4; i++) c2_rows[i][ke - 1] = 0;
   for (i = 0; i < oc; i++) {
     c2_hmin[i] = (2 * L - 1) * f->c[i] + (L <= 0);
@@ -660,7 +682,7 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
           int32_t ky;
           for (ky = 0; ky < a->fh; ky++) {
             const int16_t *r = r0 + ky * rs;
-            for (q = 0; q < run; q += 2, wp8 += 16) {
+            for (q = 0; q < step; q += 2, wp8 += 16) {
               v128_t w0 = wasm_i16x8_load8x8(wp8), w1 = wasm_i16x8_load8x8(wp8 + 8), x;
               x = wasm_v128_load32_splat(r + q);
               DOT(a0, x, w0);
@@ -734,12 +756,13 @@ static void conv_c2(const qb_conv_int8 *a, const filters *f, int32_t k, int32_t 
   }
   qb_conv_simd_paths[QB_SIMD_CONV_C2_DIRECT] += direct;
   qb_conv_simd_paths[QB_SIMD_CONV_C2_IMAGE] += use_image;
+  qb_conv_simd_paths[QB_SIMD_CONV_C2_IMAGE_ODD] += use_image && step != run;
 }
 
-static int c2_filters(const qb_conv_int8 *a, int32_t k, int32_t ke);
+static int c2_filters(const qb_conv_int8 *a, int32_t k, int32_t ke, int32_t step);
 
 int qb_conv_int8_simd(const qb_conv_int8 *a) {
-  int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p;
+  int32_t k = a->fh * a->fw * a->ic, pixels = a->oh * a->ow, b, p, run = a->fw * a->ic, step, ke;
   row_shape s = shape_of(k);
   int16_t *rows[2];
   filters f;
@@ -753,9 +776,15 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
   f.zp = a->out_zp;
   f.lo = a->lo;
   f.hi = a->hi;
-  if (c2_filters(a, k, (k + 1) & ~1)) {
+  /* Taps go in pairs, and a pair must not straddle two window rows for conv_c2() to read
+   * windows in place from its padded image: an odd window row (first layers: 3x3 over one or
+   * three channels) is packed as one more tap of weight 0, whose x, the next value in the
+   * image or the row, adds nothing (with one window row that is k rounded up to even). */
+  step = (run + 1) & ~1;
+  ke = a->fh * step;
+  if (c2_filters(a, k, ke, step)) {
     qb_conv_simd_paths[QB_SIMD_CONV_C2]++;
-    conv_c2(a, &f, k, (k + 1) & ~1);
+    conv_c2(a, &f, k, ke, step);
     return 1;
   }
   if (a->ic % 8 == 0 && a->fh * a->fw <= MAX_SEGMENTS) {
@@ -763,6 +792,7 @@ int qb_conv_int8_simd(const qb_conv_int8 *a) {
     return 1;
   }
   qb_conv_simd_paths[QB_SIMD_CONV_GATHERED]++;
+  s.step = run;
   for (b = 0; b < a->n; b++) {
     int8_t *y = a->y + b * pixels * a->oc;
     for (p = 0; p + 1 < pixels; p += 2) {
@@ -911,7 +941,7 @@ static const gemm_layer *gemm_find(const int8_t *w, const int32_t *bias, const i
  * only for those, qb_k_conv2d), copied once from what pack_c2() leaves: repacking them took
  * about 10 of the 75 us of the sample's 128 -> 256 1x1 layer on every invoke.
  */
-static int c2_filters(const qb_conv_int8 *a, int32_t k, int32_t ke) {
+static int c2_filters(const qb_conv_int8 *a, int32_t k, int32_t ke, int32_t step) {
   int32_t groups = (a->oc + 7) / 8, i, fresh;
   uint64_t wb = (uint64_t)groups * 8u * (uint64_t)ke;
   gemm_layer *e;
@@ -919,12 +949,13 @@ static int c2_filters(const qb_conv_int8 *a, int32_t k, int32_t ke) {
   c2_b = packed_bias;
   /* pack_c2()'s own limits first: an entry is made only for filters it packs */
   if (!a->bias_eff || ke > C2_MAX_K || (int64_t)wb > (qb_conv_simd_pack_limit < PACK_BYTES ? qb_conv_simd_pack_limit : PACK_BYTES))
-    return pack_c2(a, k, ke);
-  e = layer_entry(2, a->w, a->bias, a->mult, a->shift, a->oc, k, a->in_offset, a->out_zp, a->lo, a->hi, wb + (uint64_t)groups * 32u,
+    return pack_c2(a, k, ke, step);
+  /* keyed on ke: filters at the same address kept with another layout are not this layer's */
+  e = layer_entry(2, a->w, a->bias, a->mult, a->shift, a->oc, ke, a->in_offset, a->out_zp, a->lo, a->hi, wb + (uint64_t)groups * 32u,
                   &fresh);
-  if (!e) return pack_c2(a, k, ke);
+  if (!e) return pack_c2(a, k, ke, step);
   if (fresh) {
-    pack_c2(a, k, ke);
+    pack_c2(a, k, ke, step);
     for (i = 0; i < (int32_t)wb; i += 16) wasm_v128_store(e->pw + i, wasm_v128_load(packed_w + i));
     for (i = 0; i < groups * 8; i += 4) wasm_v128_store(e->pw + wb + 4 * i, wasm_v128_load(packed_bias + i));
   }

@@ -118,13 +118,17 @@ extern int32_t qb_conv_simd_pack_limit;
 /* Calls that took each path of qb_conv_int8_simd() (QB_SIMD_CONV_C2_DIRECT: four-pixel
  * calls where some window was copied without per-tap checks; QB_SIMD_CONV_C2_PACK16: groups
  * of eight filters repacked sixteen taps at a time; QB_SIMD_CONV_C2_IMAGE: windows read
- * from the padded int16 copy of the input), for the tests to require that their
+ * from the padded int16 copy of the input; QB_SIMD_CONV_C2_IMAGE_ODD: those with odd window
+ * rows, read with a tap of weight 0 after each; QB_SIMD_CONV_C2_PADDED: filters packed
+ * that way), for the tests to require that their
  * shapes reach every path. */
 enum {
   QB_SIMD_CONV_C2,
   QB_SIMD_CONV_C2_DIRECT,
   QB_SIMD_CONV_C2_PACK16,
   QB_SIMD_CONV_C2_IMAGE,
+  QB_SIMD_CONV_C2_IMAGE_ODD,
+  QB_SIMD_CONV_C2_PADDED,
   QB_SIMD_CONV_IN_PLACE_PACKED,
   QB_SIMD_CONV_IN_PLACE,
   QB_SIMD_CONV_GATHERED,

@@ -159,6 +159,15 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
   } else if (!depthwise && shape == 2) {
     /* windows of whole groups of four taps (the Cortex-M4 kernel's assembly path) */
     a.ic = 4 * rnd(1, 3);
+  } else if (!depthwise && shape == 4) {
+    /* odd window rows over wide enough images, as the first layers over one or three
+     * channels (3x3): the SIMD build's padded image with a tap of weight 0 after each row */
+    a.ic = rnd(0, 1) ? 1 : 3;
+    a.fh = rnd(2, 5);
+    a.fw = 2 * rnd(0, 2) + 1;
+    a.dil_w = 1;
+    a.stride_w = rnd(1, 2);
+    a.iw = rnd(6, 14);
   } else if (!depthwise && shape == 3) {
     /* windows long against the channel count: with the scratch area this op's own size,
      * the Cortex-M4 kernel's block does not fit and it goes a chunk of taps at a time */
@@ -592,6 +601,8 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2_DIRECT] > rounds / 12);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2_PACK16] > rounds / 50);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2_IMAGE] > rounds / 12);
+  QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2_IMAGE_ODD] > rounds / 25);
+  QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_C2_PADDED] > rounds / 25);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_IN_PLACE_PACKED] > rounds / 100);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_IN_PLACE] > rounds / 100);
   QB_CHECK(qb_conv_simd_paths[QB_SIMD_CONV_GATHERED] > rounds / 12);
