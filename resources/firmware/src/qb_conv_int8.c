@@ -715,7 +715,7 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
   int64_t *kp = (int64_t *)a->scratch;
   int8_t *zrow = (int8_t *)(kp + a->ic);
   int32_t *acc = (int32_t *)(void *)(zrow + ((a->ic + 3) & ~3));
-  int32_t taps = a->fh * a->fw, oc = a->oc, b, oy, ox, ky, kx, t, c;
+  int32_t taps = a->fh * a->fw, oc = a->oc, b, oy, ox, t, c;
   /* the int8 stores to y may alias *a, so its fields are read into locals once */
   const int32_t *bias_eff = a->bias_eff, *mult = a->mult;
   const int8_t *shift = a->shift, *w = a->w;
@@ -742,13 +742,8 @@ int qb_dwconv_int8_fast(const qb_conv_int8 *a) {
   for (b = 0; b < a->n; b++)
     for (oy = 0; oy < a->oh; oy++)
       for (ox = 0; ox < a->ow; ox++) {
-        int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
         int8_t *y = a->y + ((b * a->oh + oy) * a->ow + ox) * oc;
-        for (ky = 0, t = 0; ky < a->fh; ky++)
-          for (kx = 0; kx < a->fw; kx++, t++) {
-            int32_t yy = y0 + a->dil_h * ky, xx = x0 + a->dil_w * kx;
-            tap[t] = yy < 0 || yy >= a->ih || xx < 0 || xx >= a->iw ? zrow : a->x + ((b * a->ih + yy) * a->iw + xx) * a->ic;
-          }
+        qb_dw_window_taps(a, b, oy, ox, zrow, tap);
         c = 0;
 #if QB_DSP
         /* four channels per pass, their accumulators in registers */

@@ -1147,7 +1147,7 @@ static inline void dw_store8(v128_t s0, v128_t s1, const gemm_layer *e, int32_t 
 
 static int dw_pairs(const qb_conv_int8 *a, int8_t *zrow) {
   const int8_t *tap[DW_MAX_TAPS + 1];
-  int32_t taps = a->fh * a->fw, pairs = (taps + 1) / 2, oc = a->oc, b, oy, ox, ky, kx, t, c, q, fresh;
+  int32_t taps = a->fh * a->fw, pairs = (taps + 1) / 2, oc = a->oc, b, oy, ox, c, q, fresh;
   gemm_layer *e;
   if (oc % 8 != 0 || !a->bias_eff)
     return 0;
@@ -1165,13 +1165,8 @@ static int dw_pairs(const qb_conv_int8 *a, int8_t *zrow) {
   for (b = 0; b < a->n; b++)
     for (oy = 0; oy < a->oh; oy++)
       for (ox = 0; ox < a->ow; ox++) {
-        int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
         int8_t *y = a->y + ((b * a->oh + oy) * a->ow + ox) * oc;
-        for (ky = 0, t = 0; ky < a->fh; ky++)
-          for (kx = 0; kx < a->fw; kx++, t++) {
-            int32_t yy = y0 + a->dil_h * ky, xx = x0 + a->dil_w * kx;
-            tap[t] = yy < 0 || yy >= a->ih || xx < 0 || xx >= a->iw ? zrow : a->x + ((b * a->ih + yy) * a->iw + xx) * a->ic;
-          }
+        qb_dw_window_taps(a, b, oy, ox, zrow, tap);
         tap[taps] = tap[0]; /* the odd tap's partner, against weights of 0 */
         for (c = 0; c + 16 <= oc; c += 16) {
           v128_t s0 = wasm_v128_load(e->beff + c), s1 = wasm_v128_load(e->beff + c + 4), s2 = wasm_v128_load(e->beff + c + 8),
@@ -1199,7 +1194,7 @@ int qb_dwconv_int8_simd(const qb_conv_int8 *a) {
   const int8_t *tap[DW_MAX_TAPS];
   int32_t *cc = (int32_t *)a->scratch, *pp = cc + a->ic;
   int8_t *zrow = (int8_t *)(pp + a->ic);
-  int32_t taps = a->fh * a->fw, oc = a->oc, b, oy, ox, ky, kx, t, c, j;
+  int32_t taps = a->fh * a->fw, oc = a->oc, b, oy, ox, t, c, j;
   const int32_t *bias_eff = a->bias_eff, *mult = a->mult;
   const int8_t *shift = a->shift, *w = a->w;
   int32_t zpi = a->out_zp, lo = a->lo, hi = a->hi, L = lo - zpi, H = hi - zpi;
@@ -1212,13 +1207,8 @@ int qb_dwconv_int8_simd(const qb_conv_int8 *a) {
   for (b = 0; b < a->n; b++)
     for (oy = 0; oy < a->oh; oy++)
       for (ox = 0; ox < a->ow; ox++) {
-        int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w;
         int8_t *y = a->y + ((b * a->oh + oy) * a->ow + ox) * oc;
-        for (ky = 0, t = 0; ky < a->fh; ky++)
-          for (kx = 0; kx < a->fw; kx++, t++) {
-            int32_t yy = y0 + a->dil_h * ky, xx = x0 + a->dil_w * kx;
-            tap[t] = yy < 0 || yy >= a->ih || xx < 0 || xx >= a->iw ? zrow : a->x + ((b * a->ih + yy) * a->iw + xx) * a->ic;
-          }
+        qb_dw_window_taps(a, b, oy, ox, zrow, tap);
         for (c = 0; c + 8 <= oc;) {
           int wide = c + 16 <= oc;
           v128_t s0 = wasm_v128_load(bias_eff + c), s1 = wasm_v128_load(bias_eff + c + 4), s2 = s0, s3 = s1;

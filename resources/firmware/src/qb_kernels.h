@@ -42,6 +42,18 @@ typedef struct {
   uint32_t scratch_bytes; /* the whole scratch area, which a kernel may use beyond its own qb_*_scratch() */
 } qb_conv_int8;
 
+/* The input pixel under each tap of a depthwise window at output (b, oy, ox), row by row:
+ * taps outside the image point at zrow, a row of the input zero point, so every depthwise
+ * kernel sums over all taps the same way the reference does. */
+static inline void qb_dw_window_taps(const qb_conv_int8 *a, int32_t b, int32_t oy, int32_t ox, const int8_t *zrow, const int8_t **tap) {
+  int32_t y0 = oy * a->stride_h - a->pad_h, x0 = ox * a->stride_w - a->pad_w, ky, kx, t = 0;
+  for (ky = 0; ky < a->fh; ky++)
+    for (kx = 0; kx < a->fw; kx++, t++) {
+      int32_t yy = y0 + a->dil_h * ky, xx = x0 + a->dil_w * kx;
+      tap[t] = yy < 0 || yy >= a->ih || xx < 0 || xx >= a->iw ? zrow : a->x + ((b * a->ih + yy) * a->iw + xx) * a->ic;
+    }
+}
+
 typedef struct {
   const int8_t *x, *w;
   const int32_t *bias;
