@@ -153,6 +153,8 @@ extern int32_t qb_add_simd_lanes;
  * repacked: fully connected [0] and [1], depthwise [2] and [3], the four-pixel x
  * eight-filter conv block [4] and [5]; the tests require each. */
 extern int32_t qb_simd_gemm_runs[6];
+/* Calls of the kept fully connected layers' requantization that took the one-scale path. */
+extern int32_t qb_simd_gemm_uniform;
 /* Sixteen channels' sums over a window of NHWC int8 pixels (AVERAGE_POOL_2D, MEAN). */
 void qb_sum16_int8(const int8_t *x, int32_t rows, int32_t cols, int32_t row_stride, int32_t px_stride, int32_t *sums);
 /* Same-shape int8 ADD/SUB with multipliers already computed (no broadcasting). */

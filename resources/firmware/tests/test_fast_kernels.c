@@ -274,9 +274,12 @@ static int conv_case(int depthwise, int32_t *plane_cases) {
 
 static void fc_case(void) {
   qb_fc_int8 a;
-  int32_t kind = rnd(0, 2);
+  /* one scale for the whole layer, as TFLite quantizes FULLY_CONNECTED by default (the SIMD
+   * build's one-scale requantization, when the units are a multiple of 4) */
+  int32_t kind = rnd(0, 2), one_scale = rnd(0, 2) == 0;
   a.batches = rnd(1, 3);
   a.units = rnd(1, 60);
+  if (one_scale && rnd(0, 3)) a.units = (a.units + 3) & ~3;
   /* multiples of 8 are the SIMD build's cached path */
   a.depth = kind == 0 ? 4 * rnd(1, 22) : kind == 1 ? 8 * rnd(1, 12) : rnd(1, 90);
   a.cacheable = rnd(0, 3) != 0;
@@ -291,6 +294,13 @@ static void fc_case(void) {
     real_requant(a.units, a.depth);
   else
     random_requant(a.units);
+  if (one_scale) {
+    int32_t c;
+    for (c = 1; c < a.units; c++) {
+      mult[c] = mult[0];
+      shift[c] = shift[0];
+    }
+  }
   if (rnd(0, 2) == 0) {
     a.lo = -128;
     a.hi = 127;
@@ -614,6 +624,7 @@ void qb_fast_kernel_cases(int32_t rounds) {
   QB_CHECK(qb_simd_gemm_runs[3] > rounds / 16);
   QB_CHECK(qb_simd_gemm_runs[4] > rounds / 16);
   QB_CHECK(qb_simd_gemm_runs[5] > rounds / 16);
+  QB_CHECK(qb_simd_gemm_uniform > rounds / 12);
 #endif
   QB_CHECK(plane > rounds / 4);
   QB_CHECK(plane_s2_cases > rounds / 16);
