@@ -8,7 +8,8 @@
  *   from a padded int16 copy of the input or gathered into int16 rows.
  * - FULLY_CONNECTED with constant weights and depths that are multiples of 8: one or two
  *   input rows times four units on weights repacked once and kept (gemm_row4(),
- *   gemm_two_rows(); see layer_entry()).
+ *   gemm_two_rows(); see layer_entry()), requantized in a pass of their own
+ *   (gemm_requantize()).
  * - Other CONV_2D and FULLY_CONNECTED: two output pixels times four filters per block, each
  *   pixel's window read in place when the input channels are a multiple of 8, else
  *   gathered once into a row of int16 x + in_offset (0 outside the image),
@@ -35,7 +36,8 @@
  * hmin = (2L - 1) * 2^(r-1) + [L <= 0], hmax = (2H + 1) * 2^(r-1) - [H >= 0].
  * After the clamp g lies in [L * 2^r, (H + 1) * 2^r), so for r <= 23 g * 2^(23-r) fits in
  * int32 and its arithmetic shift by 23 is floor(g / 2^r): a per-lane shift by one
- * multiplication, which SIMD128 lacks otherwise. Channels with another shift (a multiplier
+ * multiplication, which SIMD128 lacks otherwise (a layer whose channels share r shifts by r
+ * itself: the same floor). Channels with another shift (a multiplier
  * of 0.5 or more, or below 2^-24) or a negative multiplier take the scalar qb_mbqm.
  */
 #include "qb_kernels.h"
@@ -842,8 +844,9 @@ typedef struct {
   int8_t *pw;
   int32_t *beff, *m, *c, *p, *hmin, *hmax;
   uint8_t *ok; /* per group of four units: all take rq4() */
-  /* FULLY_CONNECTED of one scale (TFLite's default for it): every unit's m, c and hmin, hmax
-   * splat, and the shift r by which rq4()'s multiplication by p = 2^(23-r) becomes a shift */
+  /* FULLY_CONNECTED of one scale (TFLite's default for it) and units a multiple of 4 (every
+   * store four bytes): every unit's m, c and hmin, hmax splat, and the shift r by which
+   * rq4()'s multiplication by p = 2^(23-r) becomes a shift */
   int32_t uniform;
   v128_t um, uc, uhmin, uhmax;
   uint32_t ur;
