@@ -182,15 +182,32 @@ export interface StageOptions {
 }
 
 /**
+ * The float half already under way on a thread of its own (compress starts it with the
+ * compression: core/handlers/float-eval-job.ts): its result, and its progress from now on.
+ */
+export interface FloatHalfRunning {
+  result: Promise<FloatEvalResult>;
+  /** Calls onProgress with the latest fraction at once, then with each new one. */
+  watch(onProgress: (fraction: number) => void): void;
+}
+
+function isRunning(
+  model: tf.LayersModel | (() => Promise<tf.LayersModel>) | FloatHalfRunning,
+): model is FloatHalfRunning {
+  return typeof model === 'object' && 'watch' in model;
+}
+
+/**
  * compress's evaluate stage: the float model with tfjs on this thread and the int8 export on
  * worker threads at the same time, one fewer than the threads the stage has (at least one),
  * each taking the next batch as it finishes one; once the float half is done this thread
  * takes int8 batches too. The int8 workers start before the float model loads (`model` is
- * called once they are on their way). The figures are those of running the two one after
- * the other.
+ * called once they are on their way). With the float half already running on a thread of
+ * its own (FloatHalfRunning), this thread waits for it the same way. The figures are those
+ * of running the two one after the other.
  */
 export async function evaluateFloatAndInt8(
-  model: tf.LayersModel | (() => Promise<tf.LayersModel>),
+  model: tf.LayersModel | (() => Promise<tf.LayersModel>) | FloatHalfRunning,
   bytes: Uint8Array,
   data: Dataset,
   options: StageOptions,
@@ -221,11 +238,16 @@ export async function evaluateFloatAndInt8(
   });
   let float: FloatEvalResult;
   try {
-    const floatModel = typeof model === 'function' ? await model() : model;
-    float = await evaluateFloat(floatModel, data, {
-      onProgress: (p) => report('float', p.done, p.total),
-      signal: options.signal,
-    });
+    if (isRunning(model)) {
+      model.watch((fraction) => report('float', fraction, 1));
+      float = await model.result;
+    } else {
+      const floatModel = typeof model === 'function' ? await model() : model;
+      float = await evaluateFloat(floatModel, data, {
+        onProgress: (p) => report('float', p.done, p.total),
+        signal: options.signal,
+      });
+    }
   } catch (error) {
     stop.abort(error);
     int8.catch(() => {});

@@ -11,6 +11,7 @@ import type { JobModule } from './types';
 export const JOB_SOURCES = {
   compress: { source: 'core/handlers/compress-job.ts', export: 'compressJob' },
   fineTune: { source: 'core/handlers/finetune-job.ts', export: 'fineTuneJob' },
+  floatEval: { source: 'core/handlers/float-eval-job.ts', export: 'floatEvalJob' },
 } as const satisfies Record<string, { source: string; export: string }>;
 
 export type JobName = keyof typeof JOB_SOURCES;
