@@ -19,6 +19,8 @@ export interface Int8EvalOptions {
    * meanwhile. Batches are scored in order, so the figures are the same either way.
    */
   workers?: number;
+  /** Without `workers`: threads for the batches, this one included (default: the idle cores). */
+  threads?: number;
   /**
    * With `workers`: once this settles, the calling thread takes batches too (compress's float
    * half is done by then and the thread would otherwise wait).
@@ -59,7 +61,11 @@ export async function evaluateInt8(
   const background = options.workers !== undefined;
   const runner = await BatchRunner.create(bytes, {
     name: options.name,
-    ...(background ? { workersOnly: true, threads: Math.max(1, options.workers!) } : {}),
+    ...(background
+      ? { workersOnly: true, threads: Math.max(1, options.workers!) }
+      : options.threads !== undefined
+        ? { threads: options.threads }
+        : {}),
   });
   const classTally = new ClassificationTally(classify ? options.classes : 0);
   const errTally = new SquaredErrorTally();

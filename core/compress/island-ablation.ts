@@ -23,6 +23,8 @@ export interface IslandAblationInput {
   dir: string;
   progress: (p: CompressProgress) => void;
   signal?: AbortSignal;
+  /** Threads for the evaluations, this one included (default: the idle cores). */
+  threads?: number;
 }
 
 /** The policy map with `layers` int8 and every other decision as it was. */
@@ -71,6 +73,7 @@ export async function measureIslandAccuracy(input: IslandAblationInput): Promise
         name: file,
         classes: input.classes,
         signal: input.signal,
+        threads: input.threads,
         onBatch: step,
       });
       const accuracyIslandInt8 = scored.metric.accuracy!;

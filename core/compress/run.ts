@@ -38,6 +38,7 @@ import type { Store } from '../store/index';
 import type { FloatEvalResult } from '../eval/index';
 import type { FloatEvalJobParams } from '../handlers/float-eval-job';
 import { startJobThread } from '../jobs/thread';
+import { defaultEvaluationThreads } from '../runtime/index';
 import {
   compressFineTuned,
   prepareFineTune,
@@ -251,11 +252,15 @@ function weightHistograms(
 }
 
 async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
+  // The cores other work leaves, read before the float thread adds its own load: the
+  // one-minute load average would count that thread for a minute after it ends, and the
+  // evaluate and islands stages would keep to one thread for nothing.
+  const threads = defaultEvaluationThreads();
   const floatHalf = startFloatHalf(ctx);
   const stop = () => void floatHalf.stop();
   ctx.job.signal?.addEventListener('abort', stop);
   try {
-    return await compressAndMeasureWith(ctx, floatHalf);
+    return await compressAndMeasureWith(ctx, floatHalf, threads);
   } finally {
     ctx.job.signal?.removeEventListener('abort', stop);
     await floatHalf.stop();
@@ -295,6 +300,7 @@ function startFloatHalf(ctx: JobContext): FloatHalfRunning & { stop(): Promise<v
 async function compressAndMeasureWith(
   ctx: JobContext,
   floatHalf: FloatHalfRunning,
+  threads: number,
 ): Promise<CompressReport> {
   const { job, recipe, q, imported, graph, data, calibData, progress } = ctx;
   const classify = data.labelKind === 'class';
@@ -365,6 +371,7 @@ async function compressAndMeasureWith(
       name: files.tflite,
       classes,
       signal: job.signal,
+      threads,
       prefix: subset ? islandLimit : undefined,
       onProgress: (fraction, message) => progress({ stage: 'evaluate', fraction, message }),
     },
@@ -396,6 +403,7 @@ async function compressAndMeasureWith(
       dir: path.join(job.out, 'islands'),
       progress,
       signal: job.signal,
+      threads,
     });
   } else {
     const note = `not measured: ${data.name} has regression targets, so there is no accuracy to compare`;

@@ -36,8 +36,11 @@ export function startJobThread<R>(
     };
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'progress') onProgress?.(message.fraction, message.message);
-      else if (message.type === 'result') settle(() => resolve(message.result as R));
-      else if (message.type === 'error')
+      else if (message.type === 'result') {
+        settle(() => resolve(message.result as R));
+        // Its memory (a tfjs backend, a model) is of no more use to anyone.
+        void worker.terminate();
+      } else if (message.type === 'error')
         settle(() => reject(new JobFailedError(name, message.error)));
     });
     worker.on('error', (error) => settle(() => reject(error)));
