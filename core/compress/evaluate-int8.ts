@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { Dataset } from '../data/index';
+import type { Dataset, OpenDatasetOptions } from '../data/index';
 import { evaluateFloat, type FloatEvalResult } from '../eval/index';
 import { argmaxRows, ClassificationTally, SquaredErrorTally } from '../eval/metrics';
 import { BatchRunner, defaultEvaluationThreads } from '../runtime/index';
@@ -185,6 +185,17 @@ export interface StageOptions {
   threads?: number;
   /** Also score the int8 export's first this-many samples on their own (Int8Eval.prefix). */
   prefix?: number;
+}
+
+/** What the float half's thread needs (core/handlers/float-eval-job.ts runs it). */
+export interface FloatHalfParams {
+  /** The .keras or .h5 file, read afresh (the compression changes its own copy). */
+  model: string;
+  /** The dataset spec and the options compress opened it with, so the samples are the same. */
+  data: string;
+  inputShape: OpenDatasetOptions['inputShape'];
+  preprocessing?: OpenDatasetOptions['preprocessing'];
+  limit?: OpenDatasetOptions['limit'];
 }
 
 /**

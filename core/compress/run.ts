@@ -12,7 +12,7 @@ import { loadModel, type ImportedModel } from '../model/index';
 import { pairedHistogram } from '../model/histogram';
 import { saveKeras } from '../model/keras-writer';
 import { CompressError } from './errors';
-import { evaluateFloatAndInt8, type FloatHalfRunning } from './evaluate-int8';
+import { evaluateFloatAndInt8, type FloatHalfParams, type FloatHalfRunning } from './evaluate-int8';
 import { exportTflite } from './export-tflite';
 import { measureIslandAccuracy } from './island-ablation';
 import { checkExportedGuarantees } from './guarantees';
@@ -36,7 +36,6 @@ export type { CompressReport, Metric } from './report';
 import { runSimulated } from './simulate';
 import type { Store } from '../store/index';
 import type { FloatEvalResult } from '../eval/index';
-import type { FloatEvalJobParams } from '../handlers/float-eval-job';
 import { startJobThread } from '../jobs/thread';
 import { defaultEvaluationThreads } from '../runtime/index';
 import {
@@ -276,7 +275,7 @@ async function compressAndMeasure(ctx: JobContext): Promise<CompressReport> {
 function startFloatHalf(ctx: JobContext): FloatHalfRunning & { stop(): Promise<void> } {
   let latest = 0;
   let watcher: ((fraction: number) => void) | undefined;
-  const params: FloatEvalJobParams = {
+  const params: FloatHalfParams = {
     model: ctx.job.model,
     data: ctx.job.data,
     inputShape: ctx.imported.inputShape.slice(1),

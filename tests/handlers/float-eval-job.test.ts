@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { openDataset } from '../../core/data/index';
 import { evaluateFloat, type FloatEvalResult } from '../../core/eval/index';
-import type { FloatEvalJobParams } from '../../core/handlers/float-eval-job';
+import type { FloatHalfParams } from '../../core/compress/evaluate-int8';
 import { startJobThread } from '../../core/jobs/thread';
 import { loadModel } from '../../core/model/index';
 import { serializeError } from '../../core/errors';
@@ -12,7 +12,7 @@ import { initBackend } from '../../core/train/backend';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sample = path.join(root, 'resources', 'samples', 'fashion-mnist-cnn.keras');
-const params: FloatEvalJobParams = {
+const params: FloatHalfParams = {
   model: sample,
   data: 'fashion-mnist:test',
   inputShape: [28, 28, 1],
