@@ -2,11 +2,10 @@ import {
   FusedBatchNorm,
   type FusedBatchNormAttrs,
   type KernelConfig,
-  type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-import { leb, simdLoader, simdModule, type Memory, type ValueType } from './simd-module';
-import { replacedWasmKernels, type WasmBackend } from './wasm-backend';
+import { leb, simdLoader, simdModule, type ValueType } from './simd-module';
+import { replacingKernel, runReplaced, type HeapBackend } from './wasm-backend';
 
 /**
  * The SIMD loop, as WebAssembly bytes: `bn(x, y, bytes, channelBytes, mean, scale, norm,
@@ -70,17 +69,15 @@ const simdLoop = simdLoader('bn', moduleBytes);
 
 /** Whether FusedBatchNorm takes the SIMD loop on this backend (tests check it does). */
 export function batchNormSimdReady(backend: object): boolean {
-  return simdLoop((backend as BackendWithHeap).wasm?.asm?.memory) !== null;
+  return simdLoop((backend as BatchNormBackend).wasm?.asm?.memory) !== null;
 }
 
-interface BackendWithHeap extends WasmBackend {
-  wasm: {
-    asm?: { memory?: Memory };
+interface BatchNormBackend extends HeapBackend {
+  wasm: HeapBackend['wasm'] & {
     HEAPF32: Float32Array;
     _malloc(bytes: number): number;
     _free(ptr: number): void;
   };
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
 }
 
 interface BatchNormArgs {
@@ -91,7 +88,7 @@ interface BatchNormArgs {
     offset?: TensorInfo;
     scale?: TensorInfo;
   };
-  backend: BackendWithHeap;
+  backend: BatchNormBackend;
   attrs: FusedBatchNormAttrs;
 }
 
@@ -106,7 +103,6 @@ interface BatchNormArgs {
 function fusedBatchNorm(args: BatchNormArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { x, mean, variance, offset, scale } = inputs;
-  const own = replacedWasmKernels.get(FusedBatchNorm);
   const size = x.shape.reduce((a, b) => a * b, 1);
   const channels = x.shape.at(-1) ?? 1;
   const length = (t: TensorInfo | undefined) => (t ? t.shape.reduce((a, b) => a * b, 1) : 1);
@@ -118,11 +114,8 @@ function fusedBatchNorm(args: BatchNormArgs): TensorInfo {
     size === 0 ||
     channels % 4 !== 0 ||
     !lengths.every((l) => l === channels || l === 1)
-  ) {
-    if (!own)
-      throw new Error('FusedBatchNorm: the wasm backend has no kernel of its own to fall back on');
-    return own.kernelFunc(args as never) as TensorInfo;
-  }
+  )
+    return runReplaced(FusedBatchNorm, args);
   const out = backend.makeOutput(x.shape, x.dtype);
   // mean and scale as float32, norm and offset as float64: 24 bytes a channel.
   const params = backend.wasm._malloc(24 * channels);
@@ -155,10 +148,4 @@ function fusedBatchNorm(args: BatchNormArgs): TensorInfo {
   return out;
 }
 
-export const fusedBatchNormConfig: KernelConfig = {
-  kernelName: FusedBatchNorm,
-  backendName: 'wasm',
-  // The backend's own kernel stays the fallback, so it needs its setup (a cwrap) too.
-  setupFunc: (backend) => replacedWasmKernels.get(FusedBatchNorm)?.setupFunc?.(backend),
-  kernelFunc: fusedBatchNorm as unknown as KernelFunc,
-};
+export const fusedBatchNormConfig: KernelConfig = replacingKernel(FusedBatchNorm, fusedBatchNorm);

@@ -1,13 +1,6 @@
-import {
-  Mean,
-  util,
-  type KernelConfig,
-  type KernelFunc,
-  type MeanAttrs,
-  type TensorInfo,
-} from '@tensorflow/tfjs';
+import { Mean, util, type KernelConfig, type MeanAttrs, type TensorInfo } from '@tensorflow/tfjs';
 import { op, simdLoader, simdModule } from './simd-module';
-import { replacedWasmKernels, type WasmBackend } from './wasm-backend';
+import { replacingKernel, runReplaced, type HeapBackend } from './wasm-backend';
 
 /**
  * `mean(x, y, outer, reduce, innerBytes, divisor)`: x is `outer` blocks of `reduce` rows of
@@ -64,19 +57,14 @@ function moduleBytes(): Uint8Array {
 
 const meanLoop = simdLoader('mean', moduleBytes);
 
-interface BackendWithHeap extends WasmBackend {
-  wasm: { asm?: { memory?: { buffer: ArrayBuffer | SharedArrayBuffer } } };
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-}
-
 /** Whether Mean takes the SIMD loop on this backend (tests check it does). */
 export function meanSimdReady(backend: object): boolean {
-  return meanLoop((backend as BackendWithHeap).wasm?.asm?.memory) !== null;
+  return meanLoop((backend as HeapBackend).wasm?.asm?.memory) !== null;
 }
 
 interface MeanArgs {
   inputs: { x: TensorInfo };
-  backend: BackendWithHeap;
+  backend: HeapBackend;
   attrs: MeanAttrs;
 }
 
@@ -120,13 +108,9 @@ export function meanLoopGeometry(
 function mean(args: MeanArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { x } = inputs;
-  const own = replacedWasmKernels.get(Mean);
   const loop = meanLoop(backend.wasm.asm?.memory);
   const g = x.dtype === 'float32' ? meanLoopGeometry(x.shape, attrs.axis) : null;
-  if (!loop || !g) {
-    if (!own) throw new Error('Mean: the wasm backend has no kernel of its own to fall back on');
-    return own.kernelFunc(args as never) as TensorInfo;
-  }
+  if (!loop || !g) return runReplaced(Mean, args);
   const outShape = attrs.keepDims
     ? x.shape.map((d, i) => (i >= g.first && i <= g.last ? 1 : d))
     : x.shape.filter((_, i) => i < g.first || i > g.last);
@@ -137,10 +121,4 @@ function mean(args: MeanArgs): TensorInfo {
   return out;
 }
 
-export const meanConfig: KernelConfig = {
-  kernelName: Mean,
-  backendName: 'wasm',
-  // The backend's own kernel stays the fallback, so it needs its setup (a cwrap) too.
-  setupFunc: (backend) => replacedWasmKernels.get(Mean)?.setupFunc?.(backend),
-  kernelFunc: mean as unknown as KernelFunc,
-};
+export const meanConfig: KernelConfig = replacingKernel(Mean, mean);

@@ -1,4 +1,5 @@
-import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import type { DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { Memory } from './simd-module';
 
 /**
  * The part of tfjs-backend-wasm's BackendWasm that our kernels use. The class is not
@@ -31,3 +32,33 @@ export function assertChannelsLast(kernel: string, dataFormat: string | undefine
  * fallback for inputs a faster kernel does not cover, and what tests compare against.
  */
 export const replacedWasmKernels = new Map<string, KernelConfig>();
+
+/** The backend's heap and where its tensors lie in it: what the SIMD loops address. */
+export interface HeapBackend extends WasmBackend {
+  wasm: { asm?: { memory?: Memory } };
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+}
+
+/** The backend's own kernel on `args`, for inputs a faster kernel does not cover. */
+export function runReplaced(kernelName: string, args: unknown): TensorInfo {
+  const own = replacedWasmKernels.get(kernelName);
+  if (!own)
+    throw new Error(`${kernelName}: the wasm backend has no kernel of its own to fall back on`);
+  return own.kernelFunc(args as never) as TensorInfo;
+}
+
+/**
+ * Our kernel in place of the backend's `kernelName`. The backend's stays the fallback
+ * (runReplaced), so its setup (a cwrap) runs too.
+ */
+export function replacingKernel<A>(
+  kernelName: string,
+  kernelFunc: (args: A) => TensorInfo,
+): KernelConfig {
+  return {
+    kernelName,
+    backendName: 'wasm',
+    setupFunc: (backend) => replacedWasmKernels.get(kernelName)?.setupFunc?.(backend),
+    kernelFunc: kernelFunc as unknown as KernelFunc,
+  };
+}
