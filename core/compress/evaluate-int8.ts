@@ -112,8 +112,9 @@ export async function evaluateInt8(
 
 /**
  * Every worker takes the next batch as soon as it is free (three queued each, so none waits
- * while this thread is busy between turns of its event loop), and once options.joinWhen settles the calling thread takes batches too.
- * Each batch is tallied once those before it are, so sums add up in the same order.
+ * while this thread is busy between turns of its event loop), and once options.joinWhen
+ * settles the calling thread takes batches too. Each batch is tallied once those before it
+ * are, so sums add up in the same order.
  */
 async function pullBatches(
   runner: BatchRunner,
@@ -126,6 +127,7 @@ async function pullBatches(
     { out: Float32Array; y: Float32Array | Int32Array; size: number; offset: number } | undefined
   > = [];
   let next = 0;
+  let taken = 0;
   let samples = 0;
   let failed: unknown = undefined;
   const take = async () => {
@@ -133,7 +135,7 @@ async function pullBatches(
     options.signal?.throwIfAborted();
     const r = await source.next();
     if (r.done) return undefined;
-    return { ...r.value, index: r.value.offset / 256 };
+    return { ...r.value, index: taken++ };
   };
   const finish = (
     index: number,

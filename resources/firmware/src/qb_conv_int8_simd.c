@@ -92,16 +92,18 @@ static inline rq_lanes rq_load(const int32_t *mult, const int32_t *c, const int3
   return q;
 }
 
+/* g of the top of the file for four lanes: h clamped to [hmin, hmax], plus 2^(r-1) - [h < 0]. */
+static inline v128_t rq_g(v128_t acc, v128_t m, v128_t c, v128_t hmin, v128_t hmax) {
+  const v128_t half = wasm_i64x2_splat((int64_t)1 << 30);
+  v128_t lo = wasm_i64x2_shl(wasm_i64x2_add(wasm_i64x2_extmul_low_i32x4(acc, m), half), 1);
+  v128_t hi = wasm_i64x2_shl(wasm_i64x2_add(wasm_i64x2_extmul_high_i32x4(acc, m), half), 1);
+  v128_t h = wasm_i32x4_min(wasm_i32x4_max(wasm_i32x4_shuffle(lo, hi, 1, 3, 5, 7), hmin), hmax);
+  return wasm_i32x4_add(wasm_i32x4_add(h, c), wasm_i32x4_shr(h, 31));
+}
+
 /* qb_mbqm(acc, m, -r) clamped to [L, H], four lanes (see the top of the file). */
 static inline v128_t rq4(v128_t acc, const rq_lanes *q) {
-  const v128_t half = wasm_i64x2_splat((int64_t)1 << 30);
-  v128_t lo = wasm_i64x2_shl(wasm_i64x2_add(wasm_i64x2_extmul_low_i32x4(acc, q->m), half), 1);
-  v128_t hi = wasm_i64x2_shl(wasm_i64x2_add(wasm_i64x2_extmul_high_i32x4(acc, q->m), half), 1);
-  v128_t h = wasm_i32x4_shuffle(lo, hi, 1, 3, 5, 7);
-  v128_t g;
-  h = wasm_i32x4_min(wasm_i32x4_max(h, q->hmin), q->hmax);
-  g = wasm_i32x4_add(wasm_i32x4_add(h, q->c), wasm_i32x4_shr(h, 31));
-  return wasm_i32x4_shr(wasm_i32x4_mul(g, q->p), 23);
+  return wasm_i32x4_shr(wasm_i32x4_mul(rq_g(acc, q->m, q->c, q->hmin, q->hmax), q->p), 23);
 }
 
 /* The four lanes' sums of a, b, c, d, as one vector (a's sum in lane 0). */
@@ -1016,12 +1018,8 @@ static void gemm_requantize(const gemm_layer *e, const int32_t *sums, int8_t *y)
   }
   qb_simd_gemm_uniform++;
   for (o = 0; o < units; o += 4) {
-    const v128_t half = wasm_i64x2_splat((int64_t)1 << 30);
     v128_t v = wasm_i32x4_add(wasm_v128_load(sums + o), wasm_v128_load(e->beff + o));
-    v128_t lo = wasm_i64x2_shl(wasm_i64x2_add(wasm_i64x2_extmul_low_i32x4(v, e->um), half), 1);
-    v128_t hi = wasm_i64x2_shl(wasm_i64x2_add(wasm_i64x2_extmul_high_i32x4(v, e->um), half), 1);
-    v128_t h = wasm_i32x4_min(wasm_i32x4_max(wasm_i32x4_shuffle(lo, hi, 1, 3, 5, 7), e->uhmin), e->uhmax);
-    v = wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_add(h, e->uc), wasm_i32x4_shr(h, 31)), e->ur);
+    v = wasm_i32x4_shr(rq_g(v, e->um, e->uc, e->uhmin, e->uhmax), e->ur);
     v = wasm_i32x4_add(v, wasm_i32x4_splat(e->zp));
     v = wasm_i16x8_narrow_i32x4(v, v);
     wasm_v128_store32_lane(y + o, wasm_i8x16_narrow_i16x8(v, v), 0);
